@@ -1,0 +1,39 @@
+"""The Erlang external term format codec: ``encode`` and ``decode``.
+
+This module is the boundary every other part of SnakePort uses.  It binds
+the implementation: the pure-Python one in ``decoder``/``encoder`` today; a
+native accelerator with identical behaviour can be bound here later, and the
+test suite runs against every entry of ``IMPLEMENTATIONS``.  Set
+``SNAKEPORT_PURE_CODEC=1`` to force the pure one.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from . import decoder as _decoder
+from . import encoder as _encoder
+from .decoder import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
+from .errors import DecodeError, EncodeError
+
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_SIZE",
+    "DecodeError",
+    "EncodeError",
+    "IMPLEMENTATIONS",
+    "IMPLEMENTATION",
+    "decode",
+    "encode",
+]
+
+#: Every available implementation, by name, each with ``encode`` and ``decode``.
+IMPLEMENTATIONS = {
+    "pure": SimpleNamespace(encode=_encoder.encode, decode=_decoder.decode),
+}
+
+#: The name of the implementation ``encode``/``decode`` below are bound to.
+IMPLEMENTATION = "pure"
+
+encode = IMPLEMENTATIONS[IMPLEMENTATION].encode
+decode = IMPLEMENTATIONS[IMPLEMENTATION].decode
