@@ -136,6 +136,8 @@ def _encode_into(term: Any, out: list[Any], default: Callable[[Any], Any] | None
                 size = len(obj)
                 if not size:
                     append(_NIL)
+                elif type(obj[0]) is int and 0 <= obj[0] < 256 and _byte_list(obj, append):
+                    pass
                 elif size >= _BULK_MIN and _bulk_numbers(obj, append):
                     pass
                 else:
@@ -258,6 +260,22 @@ def _non_finite(value: float) -> bytes:
     return _INFINITY if value > 0 else _NEG_INFINITY
 
 
+def _byte_list(values: list[Any], append: Callable[[Any], None]) -> bool:
+    """Write a list of ints 0..255 as STRING_EXT, as the BEAM itself does."""
+    size = len(values)
+    if size > 65535:
+        return False
+    try:
+        raw = bytes(values)
+    except (TypeError, ValueError):
+        return False
+    if size > 1 and set(map(type, values)) != {int}:  # bytes() takes bools and IntEnums too
+        return False
+    append(_HEAD_BH(T.STRING, size))
+    append(raw)
+    return True
+
+
 def _bulk_numbers(values: list[Any], append: Callable[[Any], None]) -> bool:
     """Write a list of only ints or only finite floats with C-speed steps.
 
@@ -270,12 +288,7 @@ def _bulk_numbers(values: list[Any], append: Callable[[Any], None]) -> bool:
     kind = kinds.pop()
     size = len(values)
     if kind is int:
-        low, high = min(values), max(values)
-        if low >= 0 and high < 256 and size < 65536:
-            append(_HEAD_BH(T.STRING, size))
-            append(bytes(values))
-            return True
-        if low < -_INT32 or high >= _INT32:
+        if min(values) < -_INT32 or max(values) >= _INT32:
             return False
         packed, width, tag = array("i", values), 4, T.INTEGER
     elif kind is float:
