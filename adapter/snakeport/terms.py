@@ -72,19 +72,63 @@ class Opaque:
         return (type(self), (self.raw,))
 
 
-class Pid(Opaque):
+class _NodeBound(Opaque):
+    """An opaque term that names a node: equal when node and numbers are equal.
+
+    The same pid arrives with a latin-1 node atom from OTP 25 and a UTF-8 one
+    from OTP 26; both spellings must compare (and hash) equal, while ``raw``
+    keeps whichever spelling arrived.
+    """
+
+    __slots__ = ("_identity",)
+    _node_at = 1  # where the node atom starts in ``raw``
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__(raw)
+        self._identity: tuple[str, bytes] | None = None
+
+    @property
+    def node(self) -> str:
+        """The node's name, e.g. ``"nonode@nohost"``."""
+        return self.identity[0]
+
+    @property
+    def identity(self) -> tuple[str, bytes]:
+        """(node name, the bytes after the node atom): what makes it this term."""
+        if self._identity is None:
+            raw, at = self.raw, self._node_at
+            tag = raw[at]
+            wide = tag in (100, 118)  # ATOM_EXT, ATOM_UTF8_EXT: 2-byte length
+            size = int.from_bytes(raw[at + 1 : at + 3], "big") if wide else raw[at + 1]
+            start = at + (3 if wide else 2)
+            text = raw[start : start + size].decode("latin-1" if tag in (100, 115) else "utf-8")
+            self._identity = (text, raw[:1] + raw[1:at] + raw[start + size :])
+        return self._identity
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.identity == self.identity  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.identity))
+
+
+class Pid(_NodeBound):
     """An Erlang process identifier (PID_EXT or NEW_PID_EXT)."""
 
     __slots__ = ()
 
 
-class Reference(Opaque):
-    """An Erlang reference (NEW_REFERENCE_EXT or NEWER_REFERENCE_EXT)."""
+class Reference(_NodeBound):
+    """An Erlang reference (REFERENCE_EXT, NEW_REFERENCE_EXT or NEWER_REFERENCE_EXT)."""
 
     __slots__ = ()
 
+    @property
+    def _node_at(self) -> int:  # type: ignore[override]
+        return 1 if self.raw[0] == 101 else 3  # after the 2-byte word count
 
-class Port(Opaque):
+
+class Port(_NodeBound):
     """An Erlang port identifier (PORT_EXT, NEW_PORT_EXT or V4_PORT_EXT)."""
 
     __slots__ = ()
@@ -94,7 +138,9 @@ class Fun(Opaque):
     """An Erlang fun (NEW_FUN_EXT, local, or EXPORT_EXT, ``&mod.fun/arity``).
 
     ``arity`` is read from the bytes so callers can check a call's argument
-    count before sending anything to the BEAM.
+    count before sending anything to the BEAM.  Funs compare by their bytes:
+    the same fun re-encoded with other atom spellings is a different value
+    here (the BEAM still sees the same fun).
     """
 
     __slots__ = ("arity",)

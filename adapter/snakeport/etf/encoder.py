@@ -37,9 +37,11 @@ _isfinite = math.isfinite
 _from_iterable = chain.from_iterable
 _BIG_ENDIAN = sys.byteorder == "big"
 _INT32 = 1 << 31
-# Largest bignum the BEAM's binary_to_term accepts: 2^24 bits' worth of digits
-# (erts rejects bigger SMALL/LARGE_BIG with badarg).
-_MAX_BIG_BYTES = 1 << 21
+# Largest bignum a 64-bit BEAM's binary_to_term accepts (measured on OTP 25:
+# 4,194,296 digit bytes decode, 4,194,297 are badarg).
+_MAX_BIG_BYTES = (1 << 22) - 8
+# Map keys of these types cannot turn two distinct Python keys into one term.
+_SAFE_KEY_TYPES = frozenset((str, int, Atom))
 
 _SMALL_INTS = [bytes((T.SMALL_INTEGER, i)) for i in range(256)]
 _NIL = bytes((T.NIL,))
@@ -127,6 +129,8 @@ def _encode_into(term: Any, out: list[Any], default: Callable[[Any], Any] | None
             elif kind is dict or kind is FrozenMap:
                 append(_HEAD_BI(T.MAP, len(obj)))
                 if obj:
+                    if not _SAFE_KEY_TYPES.issuperset(map(type, obj)):
+                        _check_distinct_keys(obj, default, max_depth)
                     if len(stack) >= max_depth:
                         raise _fail(f"nesting deeper than {max_depth} levels (a cycle?)", obj)
                     stack.append((items, suffix))
@@ -242,11 +246,28 @@ def _other(obj: Any, append: Callable[[Any], None], default: Callable[[Any], Any
     raise _fail(f"cannot encode {type(obj).__module__}.{type(obj).__qualname__}", obj)
 
 
+def _check_distinct_keys(mapping: Any, default: Callable[[Any], Any] | None, max_depth: int) -> None:
+    """Refuse keys that differ in Python but are one Erlang term.
+
+    ``b"a"`` and ``"a"`` are both ``<<"a">>``; ``True`` and ``Atom("true")``
+    both ``true``; two NaNs both ``nan``.  The BEAM rejects a map with a
+    repeated key, so the whole frame would be lost.
+    """
+    seen: dict[bytes, Any] = {}
+    for key in mapping:
+        out: list[Any] = []
+        _encode_into(key, out, default, max_depth)
+        raw = b"".join(out)
+        if raw in seen:
+            raise _fail(f"map keys {seen[raw]!r} and {key!r} are the same Erlang term", mapping)
+        seen[raw] = key
+
+
 def _big(value: int) -> bytes:
     magnitude = -value if value < 0 else value
     size = (magnitude.bit_length() + 7) // 8
     if size > _MAX_BIG_BYTES:
-        raise EncodeError(f"integer of {size} bytes is over the BEAM's {_MAX_BIG_BYTES}-byte limit")
+        raise _fail(f"integer of {size} bytes is over the BEAM's {_MAX_BIG_BYTES}-byte limit", value)
     digits = magnitude.to_bytes(size, "little")
     sign = 1 if value < 0 else 0
     if size < 256:
