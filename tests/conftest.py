@@ -46,12 +46,10 @@ def assert_same(actual: Any, expected: Any, path: str = "", after_beam: bool = F
             assert math.isnan(actual), f"{where}: {actual!r} != nan"
         else:
             same_sign = after_beam or math.copysign(1, actual) == math.copysign(1, expected)
-            assert actual == expected and same_sign, (
-                f"{where}: {actual!r} != {expected!r}"
-            )
+            assert actual == expected and same_sign, f"{where}: {actual!r} != {expected!r}"
     elif isinstance(expected, (list, tuple)):
         assert len(actual) == len(expected), f"{where}: length {len(actual)} != {len(expected)}"
-        for index, (a, e) in enumerate(zip(actual, expected)):
+        for index, (a, e) in enumerate(zip(actual, expected, strict=False)):
             assert_same(a, e, f"{path}[{index}]", after_beam)
     elif isinstance(expected, (dict, FrozenMap)):
         assert set(actual) == set(expected), f"{where}: keys {set(actual) ^ set(expected)} differ"

@@ -29,7 +29,7 @@ def _atom(name: str) -> str:
         elif " " <= char <= "~":
             out.append(char)
         else:
-            out.append("\\x{%x}" % ord(char))
+            out.append(f"\\x{{{ord(char):x}}}")
     return "'" + "".join(out) + "'"
 
 

@@ -7,6 +7,7 @@ file, which tests can read (``stderr_text``) to see what the child logged.
 
 from __future__ import annotations
 
+import os
 import struct
 import tempfile
 import time
@@ -24,10 +25,11 @@ class FramedProcess:
     """Start a command; send and receive length-prefixed ETF frames."""
 
     def __init__(self, argv: Sequence[str], **kwargs: Any) -> None:
-        self._stderr = tempfile.NamedTemporaryFile(prefix="snakeport-stderr-", delete=False)
-        self.stderr_path = Path(self._stderr.name)
+        handle, name = tempfile.mkstemp(prefix="snakeport-stderr-")
+        os.close(handle)
+        self.stderr_path = Path(name)
         wrapped = ["sh", "-c", 'exec "$@" 2>>"$SNAKEPORT_TEST_STDERR"', "sh", *argv]
-        env = dict(kwargs.pop("env", None) or __import__("os").environ)
+        env = dict(kwargs.pop("env", None) or os.environ)
         env["SNAKEPORT_TEST_STDERR"] = str(self.stderr_path)
         self.child = PopenSpawn(wrapped, encoding=None, env=env, **kwargs)
 
@@ -67,6 +69,5 @@ class FramedProcess:
     def close(self) -> int | None:
         self.child.sendeof()
         status = self.child.wait()
-        self._stderr.close()
         self.stderr_path.unlink(missing_ok=True)
         return status

@@ -46,9 +46,11 @@ scalars = st.one_of(
     bitstrings,
     st.sampled_from(OPAQUES),
 )
-number_lists = st.lists(st.integers(0, 255), min_size=16, max_size=80) | st.lists(
-    st.integers(-(2**31), 2**31 - 1), min_size=16, max_size=80
-) | st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=16, max_size=80)
+number_lists = (
+    st.lists(st.integers(0, 255), min_size=16, max_size=80)
+    | st.lists(st.integers(-(2**31), 2**31 - 1), min_size=16, max_size=80)
+    | st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=16, max_size=80)
+)
 
 # Keys: hashable, and no two distinct keys that become one term (bytes/str
 # twins are dropped by a filter on the whole dict).

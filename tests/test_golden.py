@@ -21,9 +21,17 @@ from .conftest import assert_same
 
 VECTORS = Path(__file__).parent / "golden" / "vectors.tsv"
 NAMESPACE = {
-    "Atom": Atom, "BitString": BitString, "FrozenMap": FrozenMap, "Fun": Fun,
-    "HashableList": HashableList, "ImproperList": ImproperList, "Pid": Pid, "Port": Port,
-    "Reference": Reference, "math": math, "datetime": datetime,
+    "Atom": Atom,
+    "BitString": BitString,
+    "FrozenMap": FrozenMap,
+    "Fun": Fun,
+    "HashableList": HashableList,
+    "ImproperList": ImproperList,
+    "Pid": Pid,
+    "Port": Port,
+    "Reference": Reference,
+    "math": math,
+    "datetime": datetime,
 }
 
 # Terms whose v2 bytes we do not reproduce exactly, and why.  Both forms are
@@ -31,7 +39,9 @@ NAMESPACE = {
 NOT_BYTE_EXACT = {
     # Lists of >= 16 ints in int32 range, not all 0..255, go out as
     # INTEGER_EXT in bulk; the BEAM uses SMALL_INTEGER_EXT for 0..255 in them.
-    "list_6", "list_8", "list_17",
+    "list_6",
+    "list_8",
+    "list_17",
 }
 # Structs and tagged maps decode to Python types and encode back as tagged
 # maps: equal in meaning, not in bytes.
@@ -57,10 +67,34 @@ def test_vectors_cover_every_tag() -> None:
 
     seen = {data[1] for _, _, data, _ in ROWS}
     wanted = {
-        T.SMALL_INTEGER, T.INTEGER, T.NEW_FLOAT, T.FLOAT, T.ATOM, T.SMALL_ATOM, T.ATOM_UTF8,
-        T.SMALL_ATOM_UTF8, T.SMALL_TUPLE, T.LARGE_TUPLE, T.MAP, T.NIL, T.STRING, T.LIST, T.BINARY,
-        T.BIT_BINARY, T.SMALL_BIG, T.LARGE_BIG, T.PID, T.NEW_PID, T.PORT, T.NEW_PORT, T.V4_PORT,
-        T.NEW_REFERENCE, T.NEWER_REFERENCE, T.NEW_FUN, T.EXPORT, T.COMPRESSED,
+        T.SMALL_INTEGER,
+        T.INTEGER,
+        T.NEW_FLOAT,
+        T.FLOAT,
+        T.ATOM,
+        T.SMALL_ATOM,
+        T.ATOM_UTF8,
+        T.SMALL_ATOM_UTF8,
+        T.SMALL_TUPLE,
+        T.LARGE_TUPLE,
+        T.MAP,
+        T.NIL,
+        T.STRING,
+        T.LIST,
+        T.BINARY,
+        T.BIT_BINARY,
+        T.SMALL_BIG,
+        T.LARGE_BIG,
+        T.PID,
+        T.NEW_PID,
+        T.PORT,
+        T.NEW_PORT,
+        T.V4_PORT,
+        T.NEW_REFERENCE,
+        T.NEWER_REFERENCE,
+        T.NEW_FUN,
+        T.EXPORT,
+        T.COMPRESSED,
     }
     assert wanted <= seen, f"no vector for tags {sorted(wanted - seen)}"
     assert len(ROWS) >= 300

@@ -63,8 +63,13 @@ def test_python_to_beam_and_back(peer: FramedProcess, value: Any) -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        [1.0] * 20 + [float("inf")], list(range(-40, 40)), list(range(70_000)), [2**31 - 1, -(2**31)] * 10,
-        "x" * 100_000, {"k": [1, 2, 3], "m": {}}, [[]] * 20,
+        [1.0] * 20 + [float("inf")],
+        list(range(-40, 40)),
+        list(range(70_000)),
+        [2**31 - 1, -(2**31)] * 10,
+        "x" * 100_000,
+        {"k": [1, 2, 3], "m": {}},
+        [[]] * 20,
     ],
     ids=["floats-inf", "ints", "long-ints", "int32-edges", "long-text", "map", "empties"],
 )
@@ -83,7 +88,7 @@ def test_deep_nesting(peer: FramedProcess, codec: Any) -> None:
     for _ in range(depth):
         value = [value, 1]
     source = "[" * depth + "[]" + ",1]" * depth + "."  # the printer would recurse
-    tag, _, verdict, back = ask(peer, (Atom("check"), next(_ids), codec.encode(value), source))
+    _tag, _, verdict, back = ask(peer, (Atom("check"), next(_ids), codec.encode(value), source))
     assert verdict is True, verdict
     assert codec.encode(codec.decode(back)) == codec.encode(value)
 

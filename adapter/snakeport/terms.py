@@ -57,7 +57,7 @@ class Opaque:
         self.raw = bytes(raw)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.raw == self.raw  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.raw == self.raw
 
     def __ne__(self, other: object) -> bool:
         return not self == other
@@ -106,7 +106,7 @@ class _NodeBound(Opaque):
         return self._identity
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.identity == self.identity  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.identity == self.identity
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.identity))
@@ -160,7 +160,7 @@ class BitString:
     Kept distinct from ``bytes`` so the bit count survives a round trip.
     """
 
-    __slots__ = ("data", "bits")
+    __slots__ = ("bits", "data")
     data: bytes
     bits: int
 
@@ -239,7 +239,7 @@ class HashableList(tuple):  # type: ignore[type-arg]
     __slots__ = ()
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is HashableList and tuple.__eq__(self, other)  # type: ignore[arg-type]
+        return type(other) is HashableList and tuple.__eq__(self, other)
 
     def __ne__(self, other: object) -> bool:
         return not self == other
@@ -254,7 +254,7 @@ class HashableList(tuple):  # type: ignore[type-arg]
 class FrozenMap(Mapping[Any, Any]):
     """An Erlang map used as a map key (or inside one): read-only and hashable."""
 
-    __slots__ = ("_items", "_hash")
+    __slots__ = ("_hash", "_items")
 
     def __init__(self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = ()) -> None:
         self._items: dict[Any, Any] = dict(items)

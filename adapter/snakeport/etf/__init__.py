@@ -19,10 +19,10 @@ from .errors import DecodeError, EncodeError
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_SIZE",
+    "IMPLEMENTATION",
+    "IMPLEMENTATIONS",
     "DecodeError",
     "EncodeError",
-    "IMPLEMENTATIONS",
-    "IMPLEMENTATION",
     "decode",
     "encode",
 ]

@@ -10,18 +10,50 @@ strided slices and ``struct`` instead of one Python step per element.
 
 from __future__ import annotations
 
+import codecs
 import math
 import struct
 import zlib
 from typing import Any
 
-from ..terms import Atom, BitString, FrozenMap, Fun, HashableList, ImproperList, Pid, Port
-from ..terms import Reference
+from ..terms import Atom, BitString, FrozenMap, Fun, HashableList, ImproperList, Pid, Port, Reference
 from . import tags as T
 from .errors import DecodeError
 from .tagged import SPECIAL_ATOMS, from_map
+from .tags import (
+    ATOM,
+    ATOM_UTF8,
+    BINARY,
+    BIT_BINARY,
+    COMPRESSED,
+    EXPORT,
+    FLOAT,
+    INTEGER,
+    LARGE_BIG,
+    LARGE_TUPLE,
+    LIST,
+    MAP,
+    NEW_FLOAT,
+    NEW_FUN,
+    NEW_PID,
+    NEW_PORT,
+    NEW_REFERENCE,
+    NEWER_REFERENCE,
+    NIL,
+    PID,
+    PORT,
+    REFERENCE,
+    SMALL_ATOM,
+    SMALL_ATOM_UTF8,
+    SMALL_BIG,
+    SMALL_INTEGER,
+    SMALL_TUPLE,
+    STRING,
+    V4_PORT,
+    VERSION,
+)
 
-__all__ = ["decode", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE"]
+__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE", "decode"]
 
 DEFAULT_MAX_DEPTH = 10_000
 DEFAULT_MAX_SIZE = 1 << 30
@@ -32,8 +64,15 @@ _I32 = struct.Struct(">i").unpack_from
 _F64 = struct.Struct(">d").unpack_from
 _isfinite = math.isfinite
 
-# Kinds of open container on the stack.
-_LIST, _TAIL, _TUPLE, _MAP = range(4)
+# Kinds of open container.
+_NONE, _LIST, _TAIL, _TUPLE, _MAP = range(5)
+_NO_KEY: Any = object()  # an open map is waiting for a key, not a value
+# Inputs up to this size that are not bytes are copied to bytes once (the
+# hot loop is faster on bytes); bigger ones are read through a memoryview.
+_COPY_BELOW = 1 << 20
+_NAMES = {MAP: "map", LIST: "list", SMALL_TUPLE: "tuple", LARGE_TUPLE: "tuple"}
+# Binaries longer than this that are not ASCII are probed before a full decode.
+_PROBE = 64
 
 # Atom text -> decoded value, per encoding; bounded so hostile input
 # cannot grow it without limit.
@@ -57,24 +96,27 @@ def decode(
     inflated size of a compressed term.  Raises ``DecodeError`` for anything
     that is not exactly one valid term.
     """
-    if isinstance(data, bytes):
+    if type(data) is bytes:
         buf: Any = data
-    elif isinstance(data, (bytearray, memoryview)):
-        buf = memoryview(data).cast("B") if isinstance(data, memoryview) else memoryview(data)
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        buf = memoryview(data).cast("B")
+        if len(buf) < _COPY_BELOW:
+            buf = bytes(buf)
     else:
         raise TypeError(f"decode() needs bytes, bytearray or memoryview, not {type(data).__name__}")
     end = len(buf)
     if end > max_size:
         raise DecodeError(f"input of {end} bytes is over the {max_size}-byte limit")
-    if end < 2:
-        raise DecodeError("input too short for an external term", 0)
-    if buf[0] != T.VERSION:
-        raise DecodeError(f"version byte is {buf[0]}, expected 131", 0)
-    if buf[1] == T.COMPRESSED:
-        inner = _inflate(buf, max_size)
-        value, pos = _decode_term(inner, 0, max_depth, 6)
-        if pos != len(inner):
-            raise DecodeError(f"{len(inner) - pos} bytes left over inside the compressed term", 6 + pos)
+    if end < 2 or buf[0] != VERSION:
+        raise DecodeError(
+            "input too short for an external term" if end < 2 else f"version byte is {buf[0]}, expected 131",
+            0,
+        )
+    if buf[1] == COMPRESSED:
+        buf = _inflate(buf, max_size)
+        value, pos = _decode_term(buf, 0, max_depth, 6)
+        if pos != len(buf):
+            raise DecodeError(f"{len(buf) - pos} bytes left over inside the compressed term", 6 + pos)
         return value
     value, pos = _decode_term(buf, 1, max_depth, 0)
     if pos != end:
@@ -105,11 +147,26 @@ def _inflate(buf: Any, max_size: int) -> bytes:
 def _decode_term(buf: Any, pos: int, max_depth: int, base: int) -> tuple[Any, int]:
     """Decode the term at ``pos``; return it and the position after it.
 
+    ``buf`` is ``bytes``, or a memoryview for inputs too big to copy.
     ``base`` is added to offsets in errors (the compressed header's length),
-    so they point into the bytes the caller gave.
+    so they point into the bytes the caller gave.  The innermost open
+    container lives in local variables; the ones around it wait on ``stack``.
+    A list or tuple collects ``items`` until it has ``need`` of them; a map
+    fills the dict ``items``, ``key`` holding a key until its value arrives
+    and ``need`` counting the pairs still to come.
     """
+    # Short binaries are decoded inline; long ones (and all, from a memoryview)
+    # go through _text_or_bytes.
+    inline_up_to = _PROBE if type(buf) is bytes else -1
+    view = inline_up_to < 0
     end = len(buf)
-    stack: list[list[Any]] = []
+    stack: list[tuple[int, Any, int, bool, int, Any]] = []
+    kind = _NONE
+    items: Any = None
+    need = 0
+    key: Any = _NO_KEY
+    frozen = False  # the open container is (inside) a map key: build hashable values
+    opened = 0  # offset of the open container's tag
     start = pos
     try:
         while True:
@@ -117,168 +174,177 @@ def _decode_term(buf: Any, pos: int, max_depth: int, base: int) -> tuple[Any, in
             tag = buf[pos]
             pos += 1
             # -- read one term: a scalar into ``value``, or open a container.
-            if tag == T.SMALL_INTEGER:
-                value: Any = buf[pos]
-                pos += 1
-            elif tag == T.BINARY:
+            if tag == BINARY:
                 size = _U32(buf, pos)[0]
                 pos += 4
                 stop = pos + size
                 if stop > end:
                     raise DecodeError(f"binary of {size} bytes runs past the end", base + start)
-                raw = buf[pos:stop]
-                try:
-                    value = str(raw, "utf-8")
-                except UnicodeDecodeError:
-                    value = bytes(raw)
-                pos = stop
-            elif tag == T.SMALL_ATOM_UTF8 or tag == T.ATOM or tag == T.ATOM_UTF8 or tag == T.SMALL_ATOM:
-                value, pos = _atom(buf, tag, pos, end, base + start)
-            elif tag == T.MAP:
-                count = _U32(buf, pos)[0]
-                pos += 4
-                if not count:
-                    value = FrozenMap() if stack and _key_context(stack[-1]) else {}
+                if size > inline_up_to:
+                    value: Any = _text_or_bytes(buf[pos:stop], size)
                 else:
-                    if 2 * count > end - pos:
-                        raise DecodeError(f"map of {count} pairs runs past the end", base + start)
-                    _push(stack, _MAP, 2 * count, start, max_depth, base)
-                    continue
-            elif tag == T.LIST:
-                count = _U32(buf, pos)[0]
-                pos += 4
-                if count > end - pos:
-                    raise DecodeError(f"list of {count} elements runs past the end", base + start)
-                items, pos = _number_run(buf, pos, count, base)
-                frame = _push(stack, _LIST, count, start, max_depth, base)
-                frame[1] = items
-                if len(items) < count:
-                    continue
-                stack.pop()
-                if buf[pos] != T.NIL:
-                    _push(stack, _TAIL, count + 1, start, max_depth, base)[1] = items
-                    continue
+                    value = buf[pos:stop]
+                    try:
+                        value = value.decode()
+                    except UnicodeDecodeError:
+                        pass
+                pos = stop
+            elif tag == SMALL_ATOM_UTF8 or tag == ATOM:
+                if tag == ATOM:
+                    size = _U16(buf, pos)[0]
+                    pos += 2
+                    cache = _atoms_latin1
+                else:
+                    size = buf[pos]
+                    pos += 1
+                    cache = _atoms_utf8
+                stop = pos + size
+                raw = bytes(buf[pos:stop]) if view else buf[pos:stop]
+                value = cache.get(raw, cache)
+                if value is cache:
+                    if stop > end:
+                        raise DecodeError(f"atom of {size} bytes runs past the end", base + start)
+                    value = _new_atom(raw, cache is _atoms_latin1, base + start)
+                    if len(cache) < _ATOM_CACHE_LIMIT:
+                        cache[raw] = value
+                pos = stop
+            elif tag == SMALL_INTEGER:
+                value = buf[pos]
                 pos += 1
-                value = HashableList(items) if frame[3] else items
-            elif tag == T.NIL:
-                value = HashableList() if stack and _key_context(stack[-1]) else []
-            elif tag == T.STRING:
+            elif tag == MAP or tag == LIST or tag == SMALL_TUPLE or tag == LARGE_TUPLE:
+                if tag == SMALL_TUPLE:
+                    count = buf[pos]
+                    pos += 1
+                else:
+                    count = _U32(buf, pos)[0]
+                    pos += 4
+                # Each element takes at least one byte, each map pair two.
+                if (2 * count if tag == MAP else count) > end - pos:
+                    raise DecodeError(f"{_NAMES[tag]} of {count} elements runs past the end", base + start)
+                in_key = frozen or (key is _NO_KEY and kind == _MAP)
+                found: list[Any] = []
+                if tag == LIST:
+                    if count >= _MIN_RUN:
+                        found, pos = _number_run(buf, pos, count, base)
+                    if len(found) == count and buf[pos] == NIL:  # read whole already
+                        pos += 1
+                        value = HashableList(found) if in_key else found
+                        count = -1
+                elif not count:
+                    value = () if tag != MAP else FrozenMap() if in_key else {}
+                    count = -1
+                if count >= 0:
+                    if len(stack) + (kind != _NONE) >= max_depth:
+                        raise DecodeError(f"nesting deeper than {max_depth} levels", base + start)
+                    if kind != _NONE:
+                        stack.append((kind, items, need, frozen, opened, key))
+                    if tag == LIST:
+                        kind, items, need = _LIST, found, count
+                        if len(found) == count:  # all numbers, then a tail that is not []
+                            kind, need = _TAIL, count + 1
+                    elif tag == MAP:
+                        kind, items, need, key = _MAP, {}, count, _NO_KEY
+                    else:
+                        kind, items, need = _TUPLE, [], count
+                    frozen, opened = in_key, start
+                    continue
+            elif tag == NIL:
+                value = HashableList() if frozen or (key is _NO_KEY and kind == _MAP) else []
+            elif tag == INTEGER:
+                value = _I32(buf, pos)[0]
+                pos += 4
+            elif tag == NEW_FLOAT:
+                value = _F64(buf, pos)[0]
+                pos += 8
+                if not _isfinite(value):
+                    raise DecodeError("NEW_FLOAT_EXT holds a non-finite float", base + start)
+            elif tag == STRING:
                 size = _U16(buf, pos)[0]
                 pos += 2
                 if pos + size > end:
                     raise DecodeError(f"string of {size} bytes runs past the end", base + start)
                 value = list(buf[pos : pos + size])
                 pos += size
-                if stack and _key_context(stack[-1]):
+                if frozen or (key is _NO_KEY and kind == _MAP):
                     value = HashableList(value)
-            elif tag == T.SMALL_TUPLE or tag == T.LARGE_TUPLE:
-                if tag == T.SMALL_TUPLE:
-                    count = buf[pos]
-                    pos += 1
-                else:
-                    count = _U32(buf, pos)[0]
-                    pos += 4
-                if not count:
-                    value = ()
-                else:
-                    if count > end - pos:
-                        raise DecodeError(f"tuple of {count} elements runs past the end", base + start)
-                    _push(stack, _TUPLE, count, start, max_depth, base)
-                    continue
-            elif tag == T.INTEGER:
-                value = _I32(buf, pos)[0]
-                pos += 4
-            elif tag == T.NEW_FLOAT:
-                value = _F64(buf, pos)[0]
-                pos += 8
-                if not _isfinite(value):
-                    raise DecodeError("NEW_FLOAT_EXT holds a non-finite float", base + start)
-            elif tag == T.SMALL_BIG or tag == T.LARGE_BIG:
-                if tag == T.SMALL_BIG:
-                    size = buf[pos]
-                    pos += 1
-                else:
-                    size = _U32(buf, pos)[0]
-                    pos += 4
-                sign = buf[pos]
-                pos += 1
-                if sign > 1:
-                    raise DecodeError(f"bignum sign byte is {sign}", base + start)
-                if pos + size > end:
-                    raise DecodeError(f"bignum of {size} bytes runs past the end", base + start)
-                value = int.from_bytes(buf[pos : pos + size], "little")
-                if sign:
-                    value = -value
-                pos += size
             else:
                 value, pos = _rare(buf, tag, pos, end, base + start)
             # -- hand the value to the containers it completes.
-            while stack:
-                frame = stack[-1]
-                items = frame[1]
-                items.append(value)
-                if len(items) < frame[2]:
-                    break
-                stack.pop()
-                kind = frame[0]
+            while True:
                 if kind == _MAP:
-                    value = _build_map(items, frame[3], base + frame[4])
-                elif kind == _TUPLE:
-                    value = tuple(items)
-                elif kind == _LIST:
-                    if buf[pos] != T.NIL:
-                        _push(stack, _TAIL, len(items) + 1, frame[4], max_depth, base)[1] = items
+                    if key is _NO_KEY:
+                        key = value
                         break
-                    pos += 1
-                    value = HashableList(items) if frame[3] else items
-                else:  # _TAIL: the term after the last element was not []
-                    value = _join_tail(items, frame[3])
-            else:
-                return value, pos
+                    if key in items:
+                        raise DecodeError(_collision(items, key), base + opened)
+                    items[key] = value
+                    key = _NO_KEY
+                    need -= 1
+                    if need:
+                        break
+                    if "__type__" in items or "__struct__" in items:
+                        value = _finish_map(items, frozen, base + opened)
+                    else:
+                        value = FrozenMap(items) if frozen else items
+                elif kind == _NONE:
+                    return value, pos
+                else:
+                    items.append(value)
+                    if len(items) < need:
+                        break
+                    if kind == _TUPLE:
+                        value = tuple(items)
+                    elif kind == _LIST:
+                        if buf[pos] != NIL:  # the tail is a term of its own: read it next
+                            kind, need = _TAIL, need + 1
+                            break
+                        pos += 1
+                        value = HashableList(items) if frozen else items
+                    else:  # _TAIL: the term after the last element was not []
+                        value = _join_tail(items, frozen)
+                if stack:
+                    kind, items, need, frozen, opened, key = stack.pop()
+                else:
+                    kind = _NONE
     except (IndexError, struct.error):
         raise DecodeError("term is truncated", base + start) from None
 
 
-def _push(stack: list[list[Any]], kind: int, size: int, start: int, max_depth: int, base: int) -> list[Any]:
-    """Open a container: [kind, items, expected item count, frozen, offset]."""
-    if len(stack) >= max_depth:
-        raise DecodeError(f"nesting deeper than {max_depth} levels", base + start)
-    frozen = bool(stack) and _key_context(stack[-1])
-    frame = [kind, [], size, frozen, start]
-    stack.append(frame)
-    return frame
+def _text_or_bytes(raw: Any, size: int) -> Any:
+    """A binary is text when it is valid UTF-8, else bytes.
 
-
-def _key_context(parent: list[Any]) -> bool:
-    """True when the next term decoded is (part of) a map key: it must hash."""
-    return bool(parent[3] or (parent[0] == _MAP and not len(parent[1]) & 1))
-
-
-def _build_map(items: list[Any], frozen: bool, offset: int) -> Any:
-    keys = items[0::2]
-    result = dict(zip(keys, items[1::2]))
-    if len(result) != len(keys):
-        raise DecodeError(_collision(keys), offset)
-    if "__type__" in result or "__struct__" in result:
+    A failed decode costs a copy of the whole input (CPython puts it in the
+    exception), so a long binary that is not ASCII is tried on a short prefix
+    first: random data fails there at once.
+    """
+    if size > _PROBE and not bytes(raw[:_PROBE]).isascii():
         try:
-            converted = from_map(result, frozen)
-        except DecodeError as exc:
-            raise DecodeError(exc.reason, offset) from None
-        if converted is not result:
-            return converted
+            codecs.utf_8_decode(raw[:_PROBE], "strict", False)
+        except UnicodeDecodeError:
+            return bytes(raw)
+    try:
+        return str(raw, "utf-8")
+    except UnicodeDecodeError:
+        return bytes(raw)
+
+
+def _finish_map(result: dict[Any, Any], frozen: bool, offset: int) -> Any:
+    """A map with a ``__type__`` or ``__struct__`` key: maybe a Python type."""
+    try:
+        converted = from_map(result, frozen)
+    except DecodeError as exc:
+        raise DecodeError(exc.reason, offset) from None
+    if converted is not result:
+        return converted
     return FrozenMap(result) if frozen else result
 
 
-def _collision(keys: list[Any]) -> str:
-    seen: dict[Any, Any] = {}
-    for key in keys:
-        if key in seen:
-            return (
-                f"map keys {_show(seen[key])} and {_show(key)} are distinct in Erlang "
-                "but equal in Python; refusing to drop one"
-            )
-        seen[key] = key
-    return "map has duplicate keys"  # pragma: no cover - the BEAM never sends these
+def _collision(result: dict[Any, Any], key: Any) -> str:
+    first = next(existing for existing in result if existing == key)
+    return (
+        f"map keys {_show(first)} and {_show(key)} are distinct in Erlang "
+        "but equal in Python; refusing to drop one"
+    )
 
 
 def _show(key: Any) -> str:
@@ -312,11 +378,11 @@ def _number_run(buf: Any, pos: int, count: int, base: int) -> tuple[list[Any], i
     items: list[Any] = []
     while count >= _MIN_RUN:
         tag = buf[pos]
-        if tag == T.SMALL_INTEGER:
+        if tag == SMALL_INTEGER:
             stride, mark = 2, b"a"
-        elif tag == T.INTEGER:
+        elif tag == INTEGER:
             stride, mark = 5, b"b"
-        elif tag == T.NEW_FLOAT:
+        elif tag == NEW_FLOAT:
             stride, mark = 9, b"F"
         else:
             break
@@ -326,12 +392,12 @@ def _number_run(buf: Any, pos: int, count: int, base: int) -> tuple[list[Any], i
             run = (len(buf) - pos) // stride
         if run < _MIN_RUN:
             break
-        if tag == T.SMALL_INTEGER:
+        if tag == SMALL_INTEGER:
             items += buf[pos + 1 : pos + 2 * run : 2]
         else:
-            code = "xi" if tag == T.INTEGER else "xd"
+            code = "xi" if tag == INTEGER else "xd"
             values = struct.unpack_from(">" + code * run, buf, pos)
-            if tag == T.NEW_FLOAT and not all(map(_isfinite, values)):
+            if tag == NEW_FLOAT and not all(map(_isfinite, values)):
                 raise DecodeError("NEW_FLOAT_EXT holds a non-finite float", base + pos)
             items += values
         pos += stride * run
@@ -340,7 +406,8 @@ def _number_run(buf: Any, pos: int, count: int, base: int) -> tuple[list[Any], i
 
 
 def _atom(buf: Any, tag: int, pos: int, end: int, offset: int) -> tuple[Any, int]:
-    if tag == T.SMALL_ATOM_UTF8 or tag == T.SMALL_ATOM:
+    """Decode the atom whose tag was read at ``pos - 1`` (used outside the hot loop)."""
+    if tag == SMALL_ATOM_UTF8 or tag == SMALL_ATOM:
         size = buf[pos]
         pos += 1
     else:
@@ -349,15 +416,7 @@ def _atom(buf: Any, tag: int, pos: int, end: int, offset: int) -> tuple[Any, int
     stop = pos + size
     if stop > end:
         raise DecodeError(f"atom of {size} bytes runs past the end", offset)
-    raw = bytes(buf[pos:stop])
-    latin1 = tag == T.ATOM or tag == T.SMALL_ATOM
-    cache = _atoms_latin1 if latin1 else _atoms_utf8
-    value = cache.get(raw, cache)
-    if value is cache:
-        value = _new_atom(raw, latin1, offset)
-        if len(cache) < _ATOM_CACHE_LIMIT:
-            cache[raw] = value
-    return value, stop
+    return _new_atom(bytes(buf[pos:stop]), tag == ATOM or tag == SMALL_ATOM, offset), stop
 
 
 def _new_atom(raw: bytes, latin1: bool, offset: int) -> Any:
@@ -376,7 +435,7 @@ def _new_atom(raw: bytes, latin1: bool, offset: int) -> Any:
 
 def _skip_atom(buf: Any, pos: int, end: int, what: str, offset: int) -> int:
     tag = buf[pos]
-    if tag not in (T.ATOM, T.SMALL_ATOM, T.ATOM_UTF8, T.SMALL_ATOM_UTF8):
+    if tag not in (ATOM, SMALL_ATOM, ATOM_UTF8, SMALL_ATOM_UTF8):
         raise DecodeError(f"{what} must hold an atom, found tag {tag}", offset)
     return _atom(buf, tag, pos + 1, end, offset)[1]
 
@@ -384,37 +443,54 @@ def _skip_atom(buf: Any, pos: int, end: int, what: str, offset: int) -> int:
 def _rare(buf: Any, tag: int, pos: int, end: int, offset: int) -> tuple[Any, int]:
     """Decode the tags that do not occur in ordinary traffic."""
     start = pos - 1
-    if tag == T.NEW_PID or tag == T.PID:
-        pos = _skip_atom(buf, pos, end, "pid", offset) + (12 if tag == T.NEW_PID else 9)
+    if tag == SMALL_ATOM or tag == ATOM_UTF8:
+        return _atom(buf, tag, pos, end, offset)
+    if tag == SMALL_BIG or tag == LARGE_BIG:
+        if tag == SMALL_BIG:
+            size = buf[pos]
+            pos += 1
+        else:
+            size = _U32(buf, pos)[0]
+            pos += 4
+        sign = buf[pos]
+        pos += 1
+        if sign > 1:
+            raise DecodeError(f"bignum sign byte is {sign}", offset)
+        if pos + size > end:
+            raise DecodeError(f"bignum of {size} bytes runs past the end", offset)
+        value = int.from_bytes(buf[pos : pos + size], "little")
+        return (-value if sign else value), pos + size
+    if tag == NEW_PID or tag == PID:
+        pos = _skip_atom(buf, pos, end, "pid", offset) + (12 if tag == NEW_PID else 9)
         return Pid(_span(buf, start, pos, end, "pid", offset)), pos
-    if tag == T.NEWER_REFERENCE or tag == T.NEW_REFERENCE:
+    if tag == NEWER_REFERENCE or tag == NEW_REFERENCE:
         words = _U16(buf, pos)[0]
         if not 1 <= words <= 5:
             raise DecodeError(f"reference of {words} words (1-5 allowed)", offset)
         pos = _skip_atom(buf, pos + 2, end, "reference", offset)
-        pos += (4 if tag == T.NEWER_REFERENCE else 1) + 4 * words
+        pos += (4 if tag == NEWER_REFERENCE else 1) + 4 * words
         return Reference(_span(buf, start, pos, end, "reference", offset)), pos
-    if tag == T.REFERENCE:
+    if tag == REFERENCE:
         pos = _skip_atom(buf, pos, end, "reference", offset) + 5
         return Reference(_span(buf, start, pos, end, "reference", offset)), pos
-    if tag == T.NEW_PORT or tag == T.V4_PORT or tag == T.PORT:
+    if tag == NEW_PORT or tag == V4_PORT or tag == PORT:
         pos = _skip_atom(buf, pos, end, "port", offset)
-        pos += {T.NEW_PORT: 8, T.V4_PORT: 12, T.PORT: 5}[tag]
+        pos += {NEW_PORT: 8, V4_PORT: 12, PORT: 5}[tag]
         return Port(_span(buf, start, pos, end, "port", offset)), pos
-    if tag == T.NEW_FUN:
+    if tag == NEW_FUN:
         size = _U32(buf, pos)[0]
         if size < 34:
             raise DecodeError(f"fun of {size} bytes is too short", offset)
         stop = pos + size
         return Fun(_span(buf, start, stop, end, "fun", offset), buf[pos + 4]), stop
-    if tag == T.EXPORT:
+    if tag == EXPORT:
         pos = _skip_atom(buf, pos, end, "export fun module", offset)
         pos = _skip_atom(buf, pos, end, "export fun name", offset)
-        if buf[pos] != T.SMALL_INTEGER:
+        if buf[pos] != SMALL_INTEGER:
             raise DecodeError("export fun arity must be a small integer", offset)
         pos += 2
         return Fun(_span(buf, start, pos, end, "fun", offset), buf[pos - 1]), pos
-    if tag == T.BIT_BINARY:
+    if tag == BIT_BINARY:
         size = _U32(buf, pos)[0]
         bits = buf[pos + 4]
         pos += 5
@@ -423,7 +499,7 @@ def _rare(buf: Any, tag: int, pos: int, end: int, offset: int) -> tuple[Any, int
         if pos + size > end:
             raise DecodeError(f"bitstring of {size} bytes runs past the end", offset)
         return BitString(buf[pos : pos + size], bits), pos + size
-    if tag == T.FLOAT:
+    if tag == FLOAT:
         text = bytes(buf[pos : pos + 31])
         if len(text) < 31:
             raise DecodeError("FLOAT_EXT is truncated", offset)
@@ -434,7 +510,7 @@ def _rare(buf: Any, tag: int, pos: int, end: int, offset: int) -> tuple[Any, int
         if not _isfinite(value):
             raise DecodeError("FLOAT_EXT holds a non-finite float", offset)
         return value, pos + 31
-    if tag == T.COMPRESSED:
+    if tag == COMPRESSED:
         raise DecodeError("a compressed term may only appear at the top level", offset)
     if tag in T.UNSUPPORTED:
         raise DecodeError(f"tag {tag} unsupported: {T.UNSUPPORTED[tag]}", offset)

@@ -24,7 +24,7 @@ from . import tags as T
 from .errors import EncodeError
 from .tagged import to_map
 
-__all__ = ["encode", "DEFAULT_MAX_DEPTH"]
+__all__ = ["DEFAULT_MAX_DEPTH", "encode"]
 
 DEFAULT_MAX_DEPTH = 10_000
 
@@ -65,6 +65,11 @@ _NEG_INFINITY = _atom_bytes("neg_infinity")
 _NAN = _atom_bytes("nan")
 _ATOM_CACHE_LIMIT = 8192
 _atoms: dict[str, bytes] = {}
+# Short str -> its whole BINARY_EXT: map keys and names recur in every
+# message, and a str caches its hash, so a lookup beats encoding again.
+_SHORT_TEXT = 24
+_TEXT_CACHE_LIMIT = 8192
+_texts: dict[str, bytes] = {}
 
 # Lists at least this long are checked for the bulk number paths.
 _BULK_MIN = 16
@@ -113,11 +118,9 @@ def _encode_into(term: Any, out: list[Any], default: Callable[[Any], Any] | None
         for obj in items:
             kind = type(obj)
             if kind is str:
-                try:
-                    raw = obj.encode()
-                except UnicodeEncodeError:
-                    raise _fail("string holds a lone surrogate, not valid Unicode", obj) from None
-                append(_HEAD_BI(T.BINARY, len(raw)))
+                raw = _texts.get(obj)
+                if raw is None:
+                    raw = _text(obj, append)
                 append(raw)
             elif kind is int:
                 if 0 <= obj < 256:
@@ -140,11 +143,7 @@ def _encode_into(term: Any, out: list[Any], default: Callable[[Any], Any] | None
                 size = len(obj)
                 if not size:
                     append(_NIL)
-                elif type(obj[0]) is int and 0 <= obj[0] < 256 and _byte_list(obj, append):
-                    pass
-                elif size >= _BULK_MIN and _bulk_numbers(obj, append):
-                    pass
-                else:
+                elif not _packed_list(obj, size, append):
                     if len(stack) >= max_depth:
                         raise _fail(f"nesting deeper than {max_depth} levels (a cycle?)", obj)
                     append(_HEAD_BI(T.LIST, size))
@@ -196,6 +195,21 @@ def _encode_into(term: Any, out: list[Any], default: Callable[[Any], Any] | None
 
 
 _DONE: Any = object()
+
+
+def _text(text: str, append: Callable[[Any], None]) -> bytes:
+    """Encode a str as BINARY_EXT; return the last piece for the caller to append."""
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:
+        raise _fail("string holds a lone surrogate, not valid Unicode", text) from None
+    if len(raw) > _SHORT_TEXT:
+        append(_HEAD_BI(T.BINARY, len(raw)))  # big text: no concatenated copy
+        return raw
+    whole = _HEAD_BI(T.BINARY, len(raw)) + raw
+    if len(_texts) < _TEXT_CACHE_LIMIT:
+        _texts[text] = whole
+    return whole
 
 
 def _other(obj: Any, append: Callable[[Any], None], default: Callable[[Any], Any] | None) -> Any:
@@ -279,6 +293,14 @@ def _non_finite(value: float) -> bytes:
     if value != value:
         return _NAN
     return _INFINITY if value > 0 else _NEG_INFINITY
+
+
+def _packed_list(values: list[Any], size: int, append: Callable[[Any], None]) -> bool:
+    """Write a list of numbers in one piece if it is one; False if not."""
+    first = values[0]
+    if type(first) is int and 0 <= first < 256 and _byte_list(values, append):
+        return True
+    return size >= _BULK_MIN and _bulk_numbers(values, append)
 
 
 def _byte_list(values: list[Any], append: Callable[[Any], None]) -> bool:

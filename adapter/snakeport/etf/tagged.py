@@ -20,7 +20,7 @@ from typing import Any
 from ..terms import Atom, FrozenMap, HashableList, ImproperList
 from .errors import DecodeError
 
-__all__ = ["freeze", "from_map", "to_map", "SPECIAL_ATOMS"]
+__all__ = ["SPECIAL_ATOMS", "freeze", "from_map", "to_map"]
 
 #: Atoms that decode to Python singletons or floats, and back.
 SPECIAL_ATOMS: dict[str, Any] = {
@@ -112,9 +112,7 @@ def _date(mapping: dict[Any, Any]) -> _dt.date:
 
 def _time(mapping: dict[Any, Any], tz: _dt.tzinfo | None = None) -> _dt.time:
     _iso_calendar(mapping)
-    return _dt.time(
-        mapping["hour"], mapping["minute"], mapping["second"], _microsecond(mapping), tz
-    )
+    return _dt.time(mapping["hour"], mapping["minute"], mapping["second"], _microsecond(mapping), tz)
 
 
 def _naive(mapping: dict[Any, Any]) -> _dt.datetime:
