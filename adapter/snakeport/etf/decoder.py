@@ -458,8 +458,8 @@ def _rare(buf: Any, tag: int, pos: int, end: int, offset: int) -> tuple[Any, int
             raise DecodeError(f"bignum sign byte is {sign}", offset)
         if pos + size > end:
             raise DecodeError(f"bignum of {size} bytes runs past the end", offset)
-        value = int.from_bytes(buf[pos : pos + size], "little")
-        return (-value if sign else value), pos + size
+        magnitude = int.from_bytes(buf[pos : pos + size], "little")
+        return (-magnitude if sign else magnitude), pos + size
     if tag == NEW_PID or tag == PID:
         pos = _skip_atom(buf, pos, end, "pid", offset) + (12 if tag == NEW_PID else 9)
         return Pid(_span(buf, start, pos, end, "pid", offset)), pos
@@ -504,12 +504,12 @@ def _rare(buf: Any, tag: int, pos: int, end: int, offset: int) -> tuple[Any, int
         if len(text) < 31:
             raise DecodeError("FLOAT_EXT is truncated", offset)
         try:
-            value = float(text.split(b"\0", 1)[0])
+            number = float(text.split(b"\0", 1)[0])
         except ValueError:
             raise DecodeError(f"FLOAT_EXT text {text!r} is not a float", offset) from None
-        if not _isfinite(value):
+        if not _isfinite(number):
             raise DecodeError("FLOAT_EXT holds a non-finite float", offset)
-        return value, pos + 31
+        return number, pos + 31
     if tag == COMPRESSED:
         raise DecodeError("a compressed term may only appear at the top level", offset)
     if tag in T.UNSUPPORTED:
