@@ -171,6 +171,18 @@ def test_python_only_types_become_tagged_maps(codec: Any) -> None:
     assert b"__type__" in tagged and b"set" in tagged
 
 
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("10:11:12.5", datetime.time(10, 11, 12, 500000)),
+        ("10:11:12.1234567", datetime.time(10, 11, 12, 123456)),
+        ("10:11:12", datetime.time(10, 11, 12)),
+    ],
+)
+def test_tagged_time_fractions(codec: Any, text: str, expected: datetime.time) -> None:
+    assert codec.decode(codec.encode({"__type__": "time", "value": text})) == expected
+
+
 def test_tagged_bytes_explicit_form(codec: Any) -> None:
     wire = codec.encode({"__type__": "bytes", "data": b"abc"})
     assert codec.decode(wire) == b"abc" and type(codec.decode(wire)) is bytes
@@ -294,6 +306,23 @@ def test_bad_input_is_a_decode_error(codec: Any, data: bytes, fragment: str) -> 
     with pytest.raises(DecodeError) as info:
         codec.decode(data)
     assert fragment in str(info.value)
+
+
+def test_deeply_nested_map_key_is_a_decode_error(codec: Any) -> None:
+    n = 3000
+    key = b"l\x00\x00\x00\x01" * n + b"a\x01" + b"j" * n
+    with pytest.raises(DecodeError, match="too deeply to hash"):
+        codec.decode(b"\x83t\x00\x00\x00\x01" + key + b"a\x02")
+
+
+def test_collision_message_is_short(codec: Any) -> None:
+    long_key = b"m\x00\x00\x10\x00" + b"x" * 4096
+    data = b"\x83t\x00\x00\x00\x02" + long_key + b"a\x01" + long_key.replace(b"m", b"m", 1) + b"a\x02"
+    # two binary keys that are the same term are invalid ETF, but must still
+    # give a short, clear error
+    with pytest.raises(DecodeError) as info:
+        codec.decode(data)
+    assert len(str(info.value)) < 300
 
 
 def test_decode_error_names_offset(codec: Any) -> None:

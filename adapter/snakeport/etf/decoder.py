@@ -275,9 +275,12 @@ def _decode_term(buf: Any, pos: int, max_depth: int, base: int) -> tuple[Any, in
                     if key is _NO_KEY:
                         key = value
                         break
-                    if key in items:
-                        raise DecodeError(_collision(items, key), base + opened)
-                    items[key] = value
+                    try:
+                        if key in items:
+                            raise DecodeError(_collision(items, key), base + opened)
+                        items[key] = value
+                    except RecursionError:  # hashing a key recurses as deep as it nests
+                        raise DecodeError("map key nested too deeply to hash", base + opened) from None
                     key = _NO_KEY
                     need -= 1
                     if need:
@@ -352,7 +355,8 @@ def _show(key: Any) -> str:
         return ":" + key
     if key is True or key is False or key is None:
         return {True: "true", False: "false", None: "nil"}[key]
-    return repr(key)
+    text = repr(key)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _join_tail(items: list[Any], frozen: bool) -> Any:

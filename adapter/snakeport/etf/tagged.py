@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,7 @@ SPECIAL_ATOMS: dict[str, Any] = {
     "nan": math.nan,
 }
 
+_FRACTION = re.compile(r"\.(\d+)")
 _STRUCT = "__struct__"
 _TYPE = "__type__"
 
@@ -172,11 +174,17 @@ def _bytes(mapping: dict[Any, Any]) -> bytes:
 
 
 def _iso(mapping: dict[Any, Any]) -> str:
+    """The ISO-8601 text, in the subset Python 3.10's ``fromisoformat`` reads.
+
+    Elixir writes a "Z" suffix and fractions of any precision ("12.5");
+    3.10 wants "+00:00" and exactly 3 or 6 digits.
+    """
     value = mapping["value"]
     if type(value) is not str:
         raise TypeError("value must be an ISO-8601 string")
-    # Python 3.10's fromisoformat does not read the "Z" suffix Elixir writes.
-    return value[:-1] + "+00:00" if value.endswith("Z") else value
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    return _FRACTION.sub(lambda match: "." + (match.group(1) + "00000")[:6], value, count=1)
 
 
 def _special_float(mapping: dict[Any, Any]) -> float:
