@@ -183,6 +183,21 @@ def test_tagged_time_fractions(codec: Any, text: str, expected: datetime.time) -
     assert codec.decode(codec.encode({"__type__": "time", "value": text})) == expected
 
 
+def test_tag_hook_sees_unconverted_tags_only(codec: Any) -> None:
+    seen = []
+
+    def hook(mapping: dict[str, Any]) -> Any:
+        seen.append(mapping["__type__"])
+        return ("resolved", mapping["id"])
+
+    value = {"args": [{"__type__": "ref", "id": "r1"}, {"__type__": "set", "elements": [1]}], "k": {"x": 1}}
+    assert codec.decode(codec.encode(value), tag_hook=hook) == {
+        "args": [("resolved", "r1"), {1}],
+        "k": {"x": 1},
+    }
+    assert seen == ["ref"]
+
+
 def test_tagged_bytes_explicit_form(codec: Any) -> None:
     wire = codec.encode({"__type__": "bytes", "data": b"abc"})
     assert codec.decode(wire) == b"abc" and type(codec.decode(wire)) is bytes

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from . import decoder as _decoder
-from . import encoder as _encoder
-from .decoder import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
+from .decoder import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, decode
+from .encoder import encode
 from .errors import DecodeError, EncodeError
 
 __all__ = [
@@ -29,11 +28,8 @@ __all__ = [
 
 #: Every available implementation, by name, each with ``encode`` and ``decode``.
 IMPLEMENTATIONS = {
-    "pure": SimpleNamespace(encode=_encoder.encode, decode=_decoder.decode),
+    "pure": SimpleNamespace(encode=encode, decode=decode),
 }
 
-#: The name of the implementation ``encode``/``decode`` below are bound to.
+#: The implementation ``encode``/``decode`` here are bound to.
 IMPLEMENTATION = "pure"
-
-encode = IMPLEMENTATIONS[IMPLEMENTATION].encode
-decode = IMPLEMENTATIONS[IMPLEMENTATION].decode

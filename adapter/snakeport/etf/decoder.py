@@ -14,6 +14,7 @@ import codecs
 import math
 import struct
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from ..terms import Atom, BitString, FrozenMap, Fun, HashableList, ImproperList, Pid, Port, Reference
@@ -89,12 +90,16 @@ def decode(
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_size: int = DEFAULT_MAX_SIZE,
+    tag_hook: Callable[[dict[Any, Any]], Any] | None = None,
 ) -> Any:
     """Decode one complete external term (version byte 131 first).
 
     ``max_depth`` bounds container nesting, ``max_size`` the input and the
-    inflated size of a compressed term.  Raises ``DecodeError`` for anything
-    that is not exactly one valid term.
+    inflated size of a compressed term.  ``tag_hook(map)`` is called for
+    each map with a ``"__type__"`` key the codec does not convert itself
+    (``ref``, ``stream_ref``, unknown tags) and returns what stands in its
+    place.  Raises ``DecodeError`` for anything that is not exactly one
+    valid term.
     """
     if type(data) is bytes:
         buf: Any = data
@@ -114,11 +119,11 @@ def decode(
         )
     if buf[1] == COMPRESSED:
         buf = _inflate(buf, max_size)
-        value, pos = _decode_term(buf, 0, max_depth, 6)
+        value, pos = _decode_term(buf, 0, max_depth, 6, tag_hook)
         if pos != len(buf):
             raise DecodeError(f"{len(buf) - pos} bytes left over inside the compressed term", 6 + pos)
         return value
-    value, pos = _decode_term(buf, 1, max_depth, 0)
+    value, pos = _decode_term(buf, 1, max_depth, 0, tag_hook)
     if pos != end:
         raise DecodeError(f"{end - pos} trailing bytes after the term", pos)
     return value
@@ -144,7 +149,9 @@ def _inflate(buf: Any, max_size: int) -> bytes:
     return inner
 
 
-def _decode_term(buf: Any, pos: int, max_depth: int, base: int) -> tuple[Any, int]:
+def _decode_term(
+    buf: Any, pos: int, max_depth: int, base: int, tag_hook: Callable[[dict[Any, Any]], Any] | None
+) -> tuple[Any, int]:
     """Decode the term at ``pos``; return it and the position after it.
 
     ``buf`` is ``bytes``, or a memoryview for inputs too big to copy.
@@ -286,7 +293,7 @@ def _decode_term(buf: Any, pos: int, max_depth: int, base: int) -> tuple[Any, in
                     if need:
                         break
                     if "__type__" in items or "__struct__" in items:
-                        value = _finish_map(items, frozen, base + opened)
+                        value = _finish_map(items, frozen, base + opened, tag_hook)
                     else:
                         value = FrozenMap(items) if frozen else items
                 elif kind == _NONE:
@@ -331,7 +338,9 @@ def _text_or_bytes(raw: Any, size: int) -> Any:
         return bytes(raw)
 
 
-def _finish_map(result: dict[Any, Any], frozen: bool, offset: int) -> Any:
+def _finish_map(
+    result: dict[Any, Any], frozen: bool, offset: int, tag_hook: Callable[[dict[Any, Any]], Any] | None
+) -> Any:
     """A map with a ``__type__`` or ``__struct__`` key: maybe a Python type."""
     try:
         converted = from_map(result, frozen)
@@ -339,6 +348,8 @@ def _finish_map(result: dict[Any, Any], frozen: bool, offset: int) -> Any:
         raise DecodeError(exc.reason, offset) from None
     if converted is not result:
         return converted
+    if tag_hook is not None and not frozen and "__type__" in result:
+        return tag_hook(result)
     return FrozenMap(result) if frozen else result
 
 

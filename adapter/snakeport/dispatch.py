@@ -1,0 +1,372 @@
+"""Call types: what each request does, without I/O.
+
+``Dispatcher.run(request)`` takes a decoded request map and returns an
+``Outcome`` (the Python value plus what the serializer needs to make refs),
+or raises; the server turns either into a reply.  Refs in a request arrive
+as ``RefHandle``s (made by ``ref_hook`` while the frame is decoded) and are
+resolved here against the request's session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import importlib
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ModuleNotAllowedError, ProtocolError
+from .helpers import HelperRegistry
+from .registry import Entry, Registry
+
+__all__ = ["CALL_TYPES", "STOP_ITERATION", "Dispatcher", "Outcome", "RefHandle", "Request"]
+
+STOP_ITERATION = {"__type__": "stop_iteration"}
+
+
+@dataclass(frozen=True)
+class RefHandle:
+    """A ref or stream ref named in a request, not yet looked up."""
+
+    ref_id: str
+    session_id: str
+    tagged: dict[str, Any]
+
+
+def ref_hook(found: list[RefHandle]) -> Callable[[dict[str, Any]], Any]:
+    """A codec ``tag_hook`` that turns ref maps into handles and lists them."""
+
+    def hook(mapping: dict[str, Any]) -> Any:
+        if mapping.get("__type__") not in ("ref", "stream_ref"):
+            return mapping
+        ref_id = mapping.get("id", mapping.get("ref_id"))
+        session_id = mapping.get("session_id", "default")
+        if type(ref_id) is not str or not isinstance(session_id, str):
+            return mapping  # not a usable ref: reported where it is used
+        handle = RefHandle(ref_id, str(session_id), mapping)
+        found.append(handle)
+        return handle
+
+    return hook
+
+
+@dataclass
+class Outcome:
+    """A request's result and what refs made from it should record."""
+
+    value: Any
+    session_id: str
+    python_module: str
+    library: str
+    as_ref: bool = False  # send the value itself as a ref, even if it could travel
+
+
+class Request:
+    """Typed access to a request map's fields, with errors that name the field."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        session = fields.get("session_id", "default")
+        if session is None:
+            session = "default"
+        if not isinstance(session, str):
+            raise ProtocolError(f"field 'session_id' must be a string, got {_kind(session)}")
+        self.session_id = str(session)
+        call_type = fields.get("call_type", "call")
+        self.call_type = "call" if call_type is None else call_type
+        if not isinstance(self.call_type, str):
+            raise ProtocolError(f"field 'call_type' must be a string, got {_kind(call_type)}")
+
+    def text(self, *names: str, required: bool = True) -> str | None:
+        """The first of ``names`` present, which must be a string."""
+        for name in names:
+            value = self.fields.get(name)
+            if value is not None:
+                if not isinstance(value, str):
+                    raise ProtocolError(f"field {name!r} must be a string, got {_kind(value)}")
+                return str(value)
+        if required:
+            raise ProtocolError(f"{self.call_type!r} request needs field {' or '.join(map(repr, names))}")
+        return None
+
+    def module(self) -> str:
+        return self.text("python_module", "module_path", "module") or ""
+
+    def handle(self, *names: str) -> RefHandle:
+        for name in names:
+            value = self.fields.get(name)
+            if value is not None:
+                if isinstance(value, RefHandle):
+                    return value
+                raise ProtocolError(
+                    f'field {name!r} must be a ref (a map with "__type__" => "ref" and '
+                    f'an "id"), got {_kind(value)}'
+                )
+        raise ProtocolError(f"{self.call_type!r} request needs field {' or '.join(map(repr, names))}")
+
+    def args(self) -> list[Any]:
+        args = self.fields.get("args")
+        if args is None:
+            return []
+        if not isinstance(args, (list, tuple)):
+            raise ProtocolError(f"field 'args' must be a list, got {_kind(args)}")
+        return list(args)
+
+    def kwargs(self) -> dict[str, Any]:
+        kwargs = self.fields.get("kwargs")
+        if kwargs is None:
+            return {}
+        if not isinstance(kwargs, dict):
+            raise ProtocolError(f"field 'kwargs' must be a map, got {_kind(kwargs)}")
+        for key in kwargs:
+            if not isinstance(key, str):
+                raise ProtocolError(f"field 'kwargs' must have string keys, got {_kind(key)}")
+        return {str(key): value for key, value in kwargs.items()}
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "call_type": self.call_type,
+            "python_module": _safe_text(self.fields.get("python_module", self.fields.get("module_path"))),
+            "function": _safe_text(self.fields.get("function", self.fields.get("attr"))),
+            "session_id": self.session_id,
+        }
+
+
+def _safe_text(value: Any) -> str | None:
+    return str(value) if isinstance(value, str) else None
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+class Dispatcher:
+    """Runs requests against imported modules, helpers and the registry."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        helpers: HelperRegistry | None = None,
+        allow_modules: Iterable[str] = (),
+        stats: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.helpers = helpers or HelperRegistry()
+        self.allow_modules = tuple(allow_modules)
+        self._stats = stats
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handlers: dict[str, Callable[[Request, list[RefHandle]], Outcome]] = {
+            "call": self._call,
+            "function": self._call,
+            "dynamic": self._call,
+            "class": self._class,
+            "method": self._method,
+            "get_attr": self._get_attr,
+            "set_attr": self._set_attr,
+            "module_attr": self._module_attr,
+            "helper": self._helper,
+            "stream_next": self._stream_next,
+            "stream_len": self._stream_len,
+            "release_ref": self._release_ref,
+            "release_session": self._release_session,
+            "ping": self._ping,
+            "stats": self._stats_call,
+        }
+
+    # -- entry point -------------------------------------------------------
+
+    def run(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        handler = self._handlers.get(request.call_type)
+        if handler is None:
+            known = ", ".join(sorted(self._handlers))
+            raise ProtocolError(f"unknown call_type {request.call_type!r}; known: {known}")
+        return handler(request, handles)
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+
+    # -- shared steps ------------------------------------------------------
+
+    def import_module(self, name: str) -> Any:
+        if not name:
+            raise ProtocolError("empty module name")
+        if self.allow_modules and not any(fnmatch.fnmatchcase(name, p) for p in self.allow_modules):
+            raise ModuleNotAllowedError(
+                f"module {name!r} is not allowed (allowed: {', '.join(self.allow_modules)})"
+            )
+        return importlib.import_module(name)
+
+    def resolve(self, request: Request, handle: RefHandle) -> Entry:
+        return self.registry.get(request.session_id, handle.session_id, handle.ref_id)
+
+    def call_args(self, request: Request, handles: list[RefHandle]) -> tuple[list[Any], dict[str, Any]]:
+        args, kwargs = request.args(), request.kwargs()
+        if handles:
+            args, kwargs = _replace_handles((args, kwargs), lambda h: self.resolve(request, h).obj)
+        return args, kwargs
+
+    def finish(self, value: Any) -> Any:
+        """Await coroutine results on the adapter's own event loop."""
+        if inspect.iscoroutine(value):
+            return self.loop().run_until_complete(value)
+        return value
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop
+
+    def outcome(
+        self, request: Request, value: Any, python_module: str | None = None, library: str | None = None
+    ) -> Outcome:
+        module = python_module if python_module is not None else request.module()
+        lib = library or request.text("library", required=False) or module.split(".")[0]
+        return Outcome(value, request.session_id, module, lib)
+
+    # -- call types --------------------------------------------------------
+
+    def _call(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        target = _walk(self.import_module(request.module()), request.text("function") or "")
+        args, kwargs = self.call_args(request, handles)
+        return self.outcome(request, self.finish(target(*args, **kwargs)))
+
+    def _class(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        name = request.text("class", "class_name", "function") or ""
+        target = _walk(self.import_module(request.module()), name)
+        args, kwargs = self.call_args(request, handles)
+        outcome = self.outcome(request, target(*args, **kwargs))
+        outcome.as_ref = True  # "class" returns the instance, even a dict or list subclass
+        return outcome
+
+    def _method(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        entry = self.resolve(request, request.handle("instance"))
+        method = getattr(entry.obj, request.text("function", "method") or "")
+        args, kwargs = self.call_args(request, handles)
+        return self.outcome(request, self.finish(method(*args, **kwargs)), entry.python_module, entry.library)
+
+    def _get_attr(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        entry = self.resolve(request, request.handle("instance"))
+        value = _walk(entry.obj, request.text("attr", "function") or "")
+        return self.outcome(request, value, entry.python_module, entry.library)
+
+    def _set_attr(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        entry = self.resolve(request, request.handle("instance"))
+        name = request.text("attr", "function") or ""
+        if "value" in request.fields:
+            value = request.fields["value"]
+            if handles:
+                value = _replace_handles(value, lambda h: self.resolve(request, h).obj)
+        else:
+            args, _ = self.call_args(request, handles)
+            if len(args) != 1:
+                raise ProtocolError(
+                    f"'set_attr' needs field 'value' or exactly one arg, got {len(args)} args"
+                )
+            value = args[0]
+        setattr(entry.obj, name, value)
+        return self.outcome(request, True, entry.python_module, entry.library)
+
+    def _module_attr(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        module = self.import_module(request.module())
+        return self.outcome(request, _walk(module, request.text("attr", "function") or ""))
+
+    def _helper(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        name = request.text("helper", "function") or ""
+        config = request.fields.get("helper_config")
+        allowlist = config.get("helper_allowlist", "all") if isinstance(config, dict) else "all"
+        func = self.helpers.get(name, allowlist)
+        args, kwargs = self.call_args(request, handles)
+        library = request.text("library", required=False) or name.split(".")[0]
+        module = request.text("python_module", "module_path", "module", required=False)
+        return self.outcome(request, self.finish(func(*args, **kwargs)), module or library, library)
+
+    def _stream_next(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        entry = self.resolve(request, request.handle("stream_ref", "instance", "ref"))
+        return self.outcome(request, self.next_item(entry), entry.python_module, entry.library)
+
+    def next_item(self, entry: Entry) -> Any:
+        """The next item of a stream, or ``STOP_ITERATION`` ever after its end."""
+        if entry.exhausted:
+            return STOP_ITERATION
+        try:
+            if entry.stream_type == "async_generator":
+                return self.loop().run_until_complete(entry.obj.__anext__())
+            return next(entry.obj)
+        except (StopIteration, StopAsyncIteration):
+            entry.exhausted = True
+            entry.obj = None  # the iterator's memory goes now, the entry stays
+            return STOP_ITERATION
+
+    def _stream_len(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        entry = self.resolve(request, request.handle("stream_ref", "instance", "ref"))
+        if entry.exhausted:
+            return self.outcome(request, 0, entry.python_module, entry.library)
+        if not hasattr(type(entry.obj), "__len__"):
+            raise TypeError(
+                f"{type(entry.obj).__name__} object has no len(): a generator's length is unknown"
+            )
+        return self.outcome(request, len(entry.obj), entry.python_module, entry.library)
+
+    def _release_ref(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        handle = request.handle("ref", "instance", "stream_ref")
+        if handle.session_id != request.session_id:
+            self.resolve(request, handle)  # raises SessionMismatchError
+        return self.outcome(request, self.registry.release(handle.session_id, handle.ref_id), "", "")
+
+    def _release_session(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        return self.outcome(request, self.registry.release_session(request.session_id), "", "")
+
+    def _ping(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        return self.outcome(request, "pong", "", "")
+
+    def _stats_call(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        stats: dict[str, Any] = dict(self.registry.stats())
+        if self._stats is not None:
+            stats.update(self._stats())
+        return self.outcome(request, stats, "", "")
+
+
+CALL_TYPES = tuple(sorted(Dispatcher(Registry())._handlers))
+
+
+def _walk(root: Any, dotted: str) -> Any:
+    """Follow a dotted attribute path: ``"AutoModel.from_pretrained"``."""
+    if not dotted:
+        raise ProtocolError("empty function or attribute name")
+    value = root
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _replace_handles(root: Any, resolve: Callable[[RefHandle], Any]) -> Any:
+    """Rebuild ``root`` with every RefHandle replaced by its object.
+
+    Iterative (arguments may nest as deep as the codec allows); only called
+    when the request named at least one ref.  A dict is walked as its
+    ``(key, value)`` pairs, which are rebuilt like tuples.
+    """
+    top: list[Any] = []
+    # Frames: (the original container, an iterator over its children, the new children).
+    stack: list[tuple[Any, Any, list[Any]]] = [(None, iter((root,)), top)]
+    while stack:
+        original, children, built = stack[-1]
+        for item in children:
+            if isinstance(item, RefHandle):
+                built.append(resolve(item))
+            elif type(item) is list or type(item) is tuple:
+                stack.append((item, iter(item), []))
+                break
+            elif type(item) is dict:
+                stack.append((item, iter(item.items()), []))
+                break
+            else:
+                built.append(item)
+        else:
+            stack.pop()
+            if stack:
+                stack[-1][2].append(dict(built) if type(original) is dict else type(original)(built))
+    return top[0]

@@ -1,0 +1,73 @@
+"""SnakePort's own error types, and the error map every failure becomes.
+
+A reply carries ``{:error, %{"type", "module", "message", "traceback",
+"context"}}``; ``type`` is the exception's class name, so the adapter's
+errors are named for what went wrong.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+__all__ = [
+    "AdapterError",
+    "Cancelled",
+    "HelperLoadError",
+    "HelperNotFoundError",
+    "ModuleNotAllowedError",
+    "ProtocolError",
+    "RefEvictedError",
+    "RefNotFoundError",
+    "SessionMismatchError",
+    "error_map",
+]
+
+
+class AdapterError(Exception):
+    """Base of the errors SnakePort raises itself (not the user's code)."""
+
+
+class ProtocolError(AdapterError):
+    """A frame or request that does not follow the protocol."""
+
+
+class RefNotFoundError(AdapterError):
+    """A ref id this session never had, or has released."""
+
+
+class RefEvictedError(RefNotFoundError):
+    """A ref the registry dropped to stay within its limits (count or idle time)."""
+
+
+class SessionMismatchError(AdapterError):
+    """A ref used from a session other than the one that owns it."""
+
+
+class ModuleNotAllowedError(AdapterError):
+    """An import refused by ``--allow-module``."""
+
+
+class HelperNotFoundError(AdapterError):
+    """A helper name no helper folder registered (or the allowlist refused)."""
+
+
+class HelperLoadError(AdapterError):
+    """A helper file that failed to import or to register its helpers."""
+
+
+class Cancelled(AdapterError):
+    """A request cancelled by the client before it finished."""
+
+
+def error_map(exc: BaseException, context: dict[str, Any]) -> dict[str, Any]:
+    """The wire form of an exception: type, module, message, traceback, context."""
+    # str() of a KeyError adds quotes around its key
+    message = str(exc.args[0]) if isinstance(exc, KeyError) and len(exc.args) == 1 else str(exc)
+    return {
+        "type": type(exc).__name__,
+        "module": type(exc).__module__,
+        "message": message,
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "context": context,
+    }

@@ -1,0 +1,134 @@
+"""The envelope of DESIGN.md, both ways, without I/O.
+
+Incoming frames are tuples tagged by an atom; ``parse`` turns a decoded
+term into one of the message classes below or raises ``EnvelopeError``
+(carrying the request id when one could be read, so the client can be
+answered).  The builders return the terms to encode for outgoing frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .terms import Atom
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "Call",
+    "CallbackReply",
+    "Cancel",
+    "Credit",
+    "EnvelopeError",
+    "parse",
+    "protocol_error",
+    "ready",
+    "reply_error",
+    "reply_ok",
+    "startup_error",
+]
+
+PROTOCOL_VERSION = 1
+
+READY = Atom("ready")
+REPLY = Atom("reply")
+OK = Atom("ok")
+ERROR = Atom("error")
+PROTOCOL_ERROR = Atom("protocol_error")
+STARTUP_ERROR = Atom("startup_error")
+
+
+@dataclass(frozen=True)
+class Call:
+    """``{:call, Id, Request}``: run one request."""
+
+    id: int
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """``{:cancel, Id}``: cancel request or push stream ``Id`` (best effort)."""
+
+    id: int
+
+
+@dataclass(frozen=True)
+class Credit:
+    """``{:credit, Id, N}``: push stream ``Id`` may send ``N`` more chunks."""
+
+    id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class CallbackReply:
+    """``{:callback_reply, CbId, {:ok, V} | {:error, Reason}}``."""
+
+    id: int
+    ok: bool
+    value: Any
+
+
+Message = Call | Cancel | Credit | CallbackReply
+
+
+class EnvelopeError(Exception):
+    """A frame that is not a valid envelope; ``request_id`` if one was readable."""
+
+    def __init__(self, message: str, request_id: int | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
+def _is_id(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def parse(term: Any) -> Message:
+    """Read one incoming envelope."""
+    if type(term) is not tuple or not term or type(term[0]) is not Atom:
+        raise EnvelopeError(f"a frame must be a tuple tagged by an atom, got {_brief(term)}")
+    tag, size = term[0], len(term)
+    request_id = term[1] if size > 1 and _is_id(term[1]) else None
+    if tag == "call":
+        if size != 3 or request_id is None:
+            raise EnvelopeError("expected {:call, Id, Request} with a non-negative integer Id", request_id)
+        if type(term[2]) is not dict:
+            raise EnvelopeError(f"the request must be a map, got {_brief(term[2])}", request_id)
+        return Call(request_id, term[2])
+    if tag == "cancel" and size == 2 and request_id is not None:
+        return Cancel(request_id)
+    if tag == "credit" and size == 3 and request_id is not None and type(term[2]) is int and term[2] >= 0:
+        return Credit(request_id, term[2])
+    if tag == "callback_reply" and size == 3 and request_id is not None:
+        result = term[2]
+        if type(result) is tuple and len(result) == 2 and result[0] in ("ok", "error"):
+            return CallbackReply(request_id, result[0] == "ok", result[1])
+    known = "{:call, Id, Request}, {:cancel, Id}, {:credit, Id, N}, {:callback_reply, CbId, Result}"
+    raise EnvelopeError(f"unknown or malformed envelope {_brief(term)}; expected one of {known}", None)
+
+
+def _brief(term: Any) -> str:
+    text = repr(term)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def ready(info: dict[str, Any]) -> tuple[Any, ...]:
+    return (READY, info)
+
+
+def reply_ok(request_id: int, value: Any) -> tuple[Any, ...]:
+    return (REPLY, request_id, (OK, value))
+
+
+def reply_error(request_id: int, error: dict[str, Any]) -> tuple[Any, ...]:
+    return (REPLY, request_id, (ERROR, error))
+
+
+def protocol_error(error: dict[str, Any]) -> tuple[Any, ...]:
+    return (PROTOCOL_ERROR, error)
+
+
+def startup_error(error: dict[str, Any]) -> tuple[Any, ...]:
+    return (STARTUP_ERROR, error)

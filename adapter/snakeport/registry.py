@@ -1,0 +1,151 @@
+"""Per-session registries of the Python objects the BEAM holds refs to.
+
+Each session owns its refs and streams; an id is only meaningful inside the
+session that made it.  A session keeps at most ``max_refs`` entries, least
+recently used first out, and optionally drops entries idle longer than
+``ttl`` seconds.  An evicted id is remembered (boundedly) so using it says
+it was evicted and why, rather than that it never existed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import RefEvictedError, RefNotFoundError, SessionMismatchError
+
+__all__ = ["DEFAULT_MAX_REFS", "Entry", "Registry"]
+
+DEFAULT_MAX_REFS = 10_000
+# How many evicted ids are remembered for their error message, per process.
+_EVICTED_MEMORY = 100_000
+
+
+@dataclass
+class Entry:
+    """One registered object: a plain ref, or a stream over an iterator."""
+
+    obj: Any
+    stream_type: str | None  # None for a plain ref; "generator", "iterator", "async_generator"
+    python_module: str
+    library: str
+    last_access: float = 0.0
+    exhausted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    """All sessions' refs and streams."""
+
+    def __init__(
+        self,
+        max_refs: int = DEFAULT_MAX_REFS,
+        ttl: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        on_release: Callable[[Entry], None] | None = None,
+    ) -> None:
+        self.max_refs = max_refs
+        self.ttl = ttl
+        self._clock = clock
+        self._on_release = on_release
+        self._sessions: dict[str, OrderedDict[str, Entry]] = {}
+        self._evicted: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def add(
+        self, session_id: str, obj: Any, python_module: str, library: str, stream_type: str | None = None
+    ) -> str:
+        """Register ``obj`` in ``session_id``; return its new, unguessable id."""
+        entries = self._sessions.setdefault(session_id, OrderedDict())
+        self._expire(session_id, entries)
+        ref_id = secrets.token_hex(16)
+        entries[ref_id] = Entry(obj, stream_type, python_module, library, self._clock())
+        while len(entries) > self.max_refs:
+            old_id, old = entries.popitem(last=False)
+            self._forget(
+                session_id,
+                old_id,
+                old,
+                f"evicted: session {session_id!r} went over its limit of {self.max_refs} refs "
+                "(least recently used first; raise --max-refs or release refs)",
+            )
+        return ref_id
+
+    def get(self, request_session: str, ref_session: str, ref_id: str) -> Entry:
+        """The entry for a ref used by a request of ``request_session``."""
+        if ref_session != request_session:
+            raise SessionMismatchError(
+                f"ref {ref_id} belongs to session {ref_session!r}, not to this request's "
+                f"session {request_session!r}"
+            )
+        entries = self._sessions.get(ref_session)
+        if entries is not None:
+            self._expire(ref_session, entries)
+            entry = entries.get(ref_id)
+            if entry is not None:
+                entries.move_to_end(ref_id)
+                entry.last_access = self._clock()
+                return entry
+        reason = self._evicted.get((ref_session, ref_id))
+        if reason is not None:
+            raise RefEvictedError(f"ref {ref_id} was {reason}")
+        raise RefNotFoundError(f"unknown ref {ref_id} in session {ref_session!r} (never made, or released)")
+
+    def release(self, session_id: str, ref_id: str) -> bool:
+        """Drop one ref; True when it existed."""
+        entries = self._sessions.get(session_id)
+        entry = entries.pop(ref_id, None) if entries is not None else None
+        if entry is None:
+            return False
+        self._close(entry)
+        if not entries:
+            del self._sessions[session_id]
+        return True
+
+    def release_session(self, session_id: str) -> int:
+        """Drop every entry of a session; return how many there were."""
+        entries = self._sessions.pop(session_id, None)
+        if not entries:
+            return 0
+        for entry in entries.values():
+            self._close(entry)
+        count = len(entries)
+        entries.clear()
+        for key in [key for key in self._evicted if key[0] == session_id]:
+            del self._evicted[key]
+        return count
+
+    def stats(self) -> dict[str, int]:
+        refs = streams = 0
+        for entries in self._sessions.values():
+            for entry in entries.values():
+                if entry.stream_type is None:
+                    refs += 1
+                else:
+                    streams += 1
+        return {"sessions": len(self._sessions), "refs": refs, "streams": streams}
+
+    def _expire(self, session_id: str, entries: OrderedDict[str, Entry]) -> None:
+        if self.ttl is None:
+            return
+        limit = self._clock() - self.ttl
+        while entries:
+            ref_id, entry = next(iter(entries.items()))
+            if entry.last_access > limit:
+                break
+            del entries[ref_id]
+            self._forget(session_id, ref_id, entry, f"evicted: idle longer than the {self.ttl:g} s ref TTL")
+
+    def _forget(self, session_id: str, ref_id: str, entry: Entry, reason: str) -> None:
+        self._close(entry)
+        self._evicted[(session_id, ref_id)] = reason
+        while len(self._evicted) > _EVICTED_MEMORY:
+            self._evicted.popitem(last=False)
+
+    def _close(self, entry: Entry) -> None:
+        if self._on_release is not None:
+            self._on_release(entry)
+        entry.obj = None

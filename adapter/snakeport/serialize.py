@@ -1,0 +1,82 @@
+"""Python results to wire terms, with graceful refs.
+
+Whatever the codec can encode is sent as a value; any leaf it cannot (an
+instance, a module, a ``range``, an ndarray) becomes a ref in the session's
+registry, and an iterator or generator becomes a stream ref.  Containers keep
+their structure.  The same object twice in one result is one ref.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from . import etf
+from .registry import Registry
+
+__all__ = ["ResultEncoder", "stream_type_of"]
+
+_PLAIN_ITERABLES = (str, bytes, bytearray, list, tuple, dict, set, frozenset)
+
+
+def stream_type_of(obj: Any) -> str | None:
+    """SnakeBridge's rule: which results are streams, and of which kind.
+
+    Generators and async generators are streams; so is any object with
+    ``__next__`` and ``__iter__`` that is not a builtin container and not a
+    context manager (files and connections stay plain refs).
+    """
+    if isinstance(obj, types.GeneratorType):
+        return "generator"
+    if isinstance(obj, types.AsyncGeneratorType):
+        return "async_generator"
+    kind = type(obj)
+    if (
+        hasattr(kind, "__next__")
+        and hasattr(kind, "__iter__")
+        and not isinstance(obj, _PLAIN_ITERABLES)
+        and not (hasattr(kind, "__enter__") and hasattr(kind, "__exit__"))
+    ):
+        return "iterator"
+    return None
+
+
+class ResultEncoder:
+    """Encodes one outgoing term, registering refs for what cannot travel."""
+
+    def __init__(self, registry: Registry, compress_above: int | None = None) -> None:
+        self.registry = registry
+        self.compress_above = compress_above
+
+    def make_ref(self, obj: Any, session_id: str, python_module: str, library: str) -> dict[str, Any]:
+        """Register ``obj`` and return its wire map (a ref, or a stream ref)."""
+        stream_type = stream_type_of(obj)
+        wire = {
+            "__type__": "ref" if stream_type is None else "stream_ref",
+            "__schema__": 1,
+            "id": self.registry.add(session_id, obj, python_module, library, stream_type),
+            "session_id": session_id,
+            "type_name": type(obj).__name__,
+            "python_module": python_module,
+            "library": library,
+        }
+        if stream_type is not None:
+            wire["stream_type"] = stream_type
+        return wire
+
+    def encode(self, term: Any, session_id: str, python_module: str, library: str) -> bytes:
+        """Encode ``term``; each leaf the codec cannot encode becomes a ref (one per object)."""
+        made: dict[int, tuple[Any, dict[str, Any]]] = {}  # id -> (object kept alive, its wire map)
+
+        def as_ref(obj: Any) -> dict[str, Any]:
+            known = made.get(id(obj))
+            if known is None:
+                known = made[id(obj)] = (obj, self.make_ref(obj, session_id, python_module, library))
+            return known[1]
+
+        try:
+            return etf.encode(term, default=as_ref, compress_above=self.compress_above)
+        except etf.EncodeError:
+            for _, wire in made.values():  # refs of a reply that is never sent
+                self.registry.release(session_id, wire["id"])
+            raise

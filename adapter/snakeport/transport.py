@@ -1,0 +1,179 @@
+"""The edge: file descriptors, {packet, 4} framing, stdout protection.
+
+Everything else in SnakePort is sans-IO; this module alone reads and writes.
+Reads are linear: small frames are cut from one growing read buffer, and a
+frame bigger than what is buffered is read straight into one buffer of its
+exact size, so a 64 MB frame costs one allocation and no re-copying.  A
+frame over the size limit is refused by its header and skipped without
+being stored.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import signal
+import struct
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = ["Oversize", "Transport", "protect_stdio", "watch_for_hangup"]
+
+_HEADER = struct.Struct(">I")
+_READ_SIZE = 1 << 16
+_PIPE_SIZE = 1 << 20
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, Linux
+_SMALL_WRITE = 1 << 16  # below this, header and payload go out as one copied buffer
+
+
+@dataclass(frozen=True)
+class Oversize:
+    """A frame whose header declared more than the limit; its bytes were skipped."""
+
+    size: int
+    limit: int
+
+
+def protect_stdio() -> tuple[int, int]:
+    """Move the protocol to private fds; point fd 1 at stderr and fd 0 at /dev/null.
+
+    After this, ``print()``, ``os.write(1, ...)`` and C-level ``printf`` land
+    on stderr and cannot corrupt a frame; code reading stdin gets EOF.
+    """
+    sys.stdout.flush()
+    fd_in, fd_out = os.dup(0), os.dup(1)
+    os.dup2(2, 1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return fd_in, fd_out
+
+
+def watch_for_hangup(fd_in: int) -> None:
+    """End the process as soon as the BEAM closes our input or our parent dies.
+
+    A thread waits for POLLHUP on the input pipe (without reading from it),
+    so even a call that runs for hours does not keep an orphan alive.  On
+    Linux the kernel also sends SIGKILL when the parent process exits.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(0)
+
+    def wait() -> None:
+        poller = select.poll()
+        poller.register(fd_in, 0)  # no events asked: POLLHUP/POLLERR still arrive
+        while True:
+            for _, event in poller.poll():
+                if event & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                    os._exit(0)
+
+    threading.Thread(target=wait, name="snakeport-hangup", daemon=True).start()
+
+
+class Transport:
+    """Length-prefixed frames over two file descriptors."""
+
+    def __init__(self, fd_in: int, fd_out: int, max_frame_bytes: int) -> None:
+        self.fd_in = fd_in
+        self.fd_out = fd_out
+        self.max_frame_bytes = max_frame_bytes
+        self.frames_in = self.frames_out = self.bytes_in = self.bytes_out = 0
+        for fd in (fd_in, fd_out):
+            _enlarge_pipe(fd)
+
+    def frames(self) -> Iterator[bytes | bytearray | Oversize]:
+        """Yield each incoming frame's payload until end of input."""
+        buf = bytearray()
+        pos = 0
+        read = os.read
+        while True:
+            while len(buf) - pos >= 4:
+                size = _HEADER.unpack_from(buf, pos)[0]
+                have = len(buf) - pos - 4
+                if size > self.max_frame_bytes:  # refuse at once, then read past it
+                    self.frames_in += 1
+                    yield Oversize(size, self.max_frame_bytes)
+                    skipped = min(size, have)
+                    pos += 4 + skipped
+                    if skipped < size and not self._skip(size - skipped):
+                        return
+                    continue
+                frame: bytes | bytearray
+                if have >= size:
+                    frame = bytes(memoryview(buf)[pos + 4 : pos + 4 + size])
+                    pos += 4 + size
+                elif size > _READ_SIZE:  # read the rest straight into its own buffer
+                    frame_buf = bytearray(size)
+                    frame_buf[:have] = memoryview(buf)[pos + 4 :]
+                    if not self._fill(memoryview(frame_buf)[have:]):
+                        return
+                    frame, pos = frame_buf, 0
+                    buf = bytearray()
+                else:
+                    break
+                self.frames_in += 1
+                self.bytes_in += size + 4
+                yield frame
+            if pos:
+                del buf[:pos]  # what is left is less than one frame
+                pos = 0
+            chunk = read(self.fd_in, _READ_SIZE)
+            if not chunk:
+                return
+            buf += chunk
+
+    def write(self, payload: bytes) -> None:
+        """Send one frame."""
+        size = len(payload)
+        header = _HEADER.pack(size)
+        if size < _SMALL_WRITE:
+            _writev_all(self.fd_out, [memoryview(header + payload)])
+        else:  # no concatenated copy of a big payload
+            _writev_all(self.fd_out, [memoryview(header), memoryview(payload)])
+        self.frames_out += 1
+        self.bytes_out += size + 4
+
+    def _fill(self, view: memoryview) -> bool:
+        while len(view):
+            got = os.readv(self.fd_in, [view])
+            if not got:
+                return False
+            view = view[got:]
+        return True
+
+    def _skip(self, count: int) -> bool:
+        while count:
+            got = len(os.read(self.fd_in, min(count, _READ_SIZE)))
+            if not got:
+                return False
+            count -= got
+        return True
+
+
+def _writev_all(fd: int, parts: list[memoryview]) -> None:
+    """Write every part, however the pipe splits the writes."""
+    while parts:
+        written = os.writev(fd, parts)
+        while parts and written >= len(parts[0]):
+            written -= len(parts[0])
+            parts.pop(0)
+        if parts and written:
+            parts[0] = parts[0][written:]
+
+
+def _enlarge_pipe(fd: int) -> None:
+    """Ask for 1 MiB pipe buffers: fewer wake-ups per large frame."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", _F_SETPIPE_SZ), _PIPE_SIZE)
+    except (OSError, ImportError):
+        pass  # not a pipe, or not allowed: the default size still works

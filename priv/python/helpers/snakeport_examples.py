@@ -1,0 +1,25 @@
+"""Example helpers shipped with SnakePort (SnakeBridge's helper conventions).
+
+Call them with call_type "helper": ``%{"helper" => "snakeport.echo", "args" => [...]}``.
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+
+def echo(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Return the arguments as received: shows how terms arrive in Python."""
+    return {"args": list(args), "kwargs": kwargs}
+
+
+def runtime_info() -> dict[str, str]:
+    """Which Python serves this adapter."""
+    return {"python": platform.python_version(), "implementation": platform.python_implementation()}
+
+
+__snakebridge_helpers__ = {
+    "snakeport.echo": echo,
+    "snakeport.runtime_info": runtime_info,
+}

@@ -1,0 +1,1 @@
+raise RuntimeError("this helper file is broken on purpose")

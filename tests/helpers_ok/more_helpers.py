@@ -1,0 +1,1 @@
+HELPERS = {"math.double": lambda x: 2 * x}
