@@ -9,30 +9,36 @@ resolved here against the request's session.
 
 from __future__ import annotations
 
-import asyncio
-import fnmatch
 import importlib
-import inspect
+import types
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from .errors import ModuleNotAllowedError, ProtocolError
 from .helpers import HelperRegistry
 from .registry import Entry, Registry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
+    import asyncio
+    from typing import Any
 
 __all__ = ["CALL_TYPES", "STOP_ITERATION", "Dispatcher", "Outcome", "RefHandle", "Request"]
 
 STOP_ITERATION = {"__type__": "stop_iteration"}
 
 
-@dataclass(frozen=True)
 class RefHandle:
     """A ref or stream ref named in a request, not yet looked up."""
 
-    ref_id: str
-    session_id: str
-    tagged: dict[str, Any]
+    __slots__ = ("ref_id", "session_id", "tagged")
+
+    def __init__(self, ref_id: str, session_id: str, tagged: dict[str, Any]) -> None:
+        self.ref_id = ref_id
+        self.session_id = session_id
+        self.tagged = tagged
+
+    def __repr__(self) -> str:
+        return f"RefHandle({self.ref_id!r}, session {self.session_id!r})"
 
 
 def ref_hook(found: list[RefHandle]) -> Callable[[dict[str, Any]], Any]:
@@ -52,15 +58,17 @@ def ref_hook(found: list[RefHandle]) -> Callable[[dict[str, Any]], Any]:
     return hook
 
 
-@dataclass
 class Outcome:
     """A request's result and what refs made from it should record."""
 
-    value: Any
-    session_id: str
-    python_module: str
-    library: str
-    as_ref: bool = False  # send the value itself as a ref, even if it could travel
+    __slots__ = ("as_ref", "library", "python_module", "session_id", "value")
+
+    def __init__(self, value: Any, session_id: str, python_module: str, library: str) -> None:
+        self.value = value
+        self.session_id = session_id
+        self.python_module = python_module
+        self.library = library
+        self.as_ref = False  # send the value itself as a ref, even if it could travel
 
 
 class Request:
@@ -193,7 +201,7 @@ class Dispatcher:
     def import_module(self, name: str) -> Any:
         if not name:
             raise ProtocolError("empty module name")
-        if self.allow_modules and not any(fnmatch.fnmatchcase(name, p) for p in self.allow_modules):
+        if self.allow_modules and not _allowed(name, self.allow_modules):
             raise ModuleNotAllowedError(
                 f"module {name!r} is not allowed (allowed: {', '.join(self.allow_modules)})"
             )
@@ -210,12 +218,15 @@ class Dispatcher:
 
     def finish(self, value: Any) -> Any:
         """Await coroutine results on the adapter's own event loop."""
-        if inspect.iscoroutine(value):
+        if type(value) is types.CoroutineType:
             return self.loop().run_until_complete(value)
         return value
 
     def loop(self) -> asyncio.AbstractEventLoop:
+        """The adapter's event loop, made (and asyncio imported) on first need."""
         if self._loop is None:
+            import asyncio
+
             self._loop = asyncio.new_event_loop()
         return self._loop
 
@@ -330,6 +341,12 @@ class Dispatcher:
 
 
 CALL_TYPES = tuple(sorted(Dispatcher(Registry())._handlers))
+
+
+def _allowed(name: str, patterns: tuple[str, ...]) -> bool:
+    import fnmatch  # only with --allow-module: re is costly to import at start
+
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def _walk(root: Any, dotted: str) -> Any:

@@ -7,8 +7,9 @@ errors are named for what went wrong.
 
 from __future__ import annotations
 
-import traceback
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
+    from typing import Any
 
 __all__ = [
     "AdapterError",
@@ -62,6 +63,8 @@ class Cancelled(AdapterError):
 
 def error_map(exc: BaseException, context: dict[str, Any]) -> dict[str, Any]:
     """The wire form of an exception: type, module, message, traceback, context."""
+    import traceback  # at first error, not at every start
+
     # str() of a KeyError adds quotes around its key
     message = str(exc.args[0]) if isinstance(exc, KeyError) and len(exc.args) == 1 else str(exc)
     return {

@@ -9,14 +9,17 @@ fails to import or to register is a ``HelperLoadError`` naming the file.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
+import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
-from typing import Any
 
 from .errors import HelperLoadError, HelperNotFoundError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
+    from typing import Any
 
 __all__ = ["HelperRegistry"]
 
@@ -24,21 +27,21 @@ __all__ = ["HelperRegistry"]
 class HelperRegistry:
     """Helpers by name, loaded once from the given folders."""
 
-    def __init__(self, folders: Iterable[str | Path] = ()) -> None:
+    def __init__(self, folders: Iterable[str | os.PathLike[str]] = ()) -> None:
         self.helpers: dict[str, Callable[..., Any]] = {}
         self.origins: dict[str, str] = {}
         for folder in folders:
-            self.load_folder(Path(folder))
+            self.load_folder(os.fspath(folder))
 
-    def load_folder(self, folder: Path) -> None:
-        if not folder.is_dir():
+    def load_folder(self, folder: str) -> None:
+        if not os.path.isdir(folder):
             raise HelperLoadError(f"helper folder {folder} does not exist or is not a folder")
-        tag = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:10]
-        for path in sorted(folder.glob("*.py")):
-            if not path.name.startswith("_"):
-                self._load_file(path, f"snakeport_helper_{tag}_{path.stem}")
+        tag = f"{zlib.crc32(os.path.realpath(folder).encode()):08x}"
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".py") and not name.startswith("_"):
+                self._load_file(os.path.join(folder, name), f"snakeport_helper_{tag}_{name[:-3]}")
 
-    def _load_file(self, path: Path, module_name: str) -> None:
+    def _load_file(self, path: str, module_name: str) -> None:
         try:
             spec = importlib.util.spec_from_file_location(module_name, path)
             if spec is None or spec.loader is None:
@@ -56,7 +59,7 @@ class HelperRegistry:
             if name in self.helpers:
                 raise HelperLoadError(f"helper {name!r} of {path} is already defined by {self.origins[name]}")
             self.helpers[name] = func
-            self.origins[name] = str(path)
+            self.origins[name] = path
 
     def get(self, name: str, allowlist: Any = "all") -> Callable[..., Any]:
         """The helper called ``name``, if it exists and the allowlist admits it."""

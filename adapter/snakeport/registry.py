@@ -9,14 +9,16 @@ it was evicted and why, rather than that it never existed.
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from .errors import RefEvictedError, RefNotFoundError, SessionMismatchError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
+    from typing import Any
 
 __all__ = ["DEFAULT_MAX_REFS", "Entry", "Registry"]
 
@@ -25,17 +27,20 @@ DEFAULT_MAX_REFS = 10_000
 _EVICTED_MEMORY = 100_000
 
 
-@dataclass
 class Entry:
     """One registered object: a plain ref, or a stream over an iterator."""
 
-    obj: Any
-    stream_type: str | None  # None for a plain ref; "generator", "iterator", "async_generator"
-    python_module: str
-    library: str
-    last_access: float = 0.0
-    exhausted: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("exhausted", "last_access", "library", "obj", "python_module", "stream_type")
+
+    def __init__(
+        self, obj: Any, stream_type: str | None, python_module: str, library: str, last_access: float
+    ) -> None:
+        self.obj = obj
+        self.stream_type = stream_type  # None for a plain ref; "generator", "iterator", "async_generator"
+        self.python_module = python_module
+        self.library = library
+        self.last_access = last_access
+        self.exhausted = False
 
 
 class Registry:
@@ -61,7 +66,7 @@ class Registry:
         """Register ``obj`` in ``session_id``; return its new, unguessable id."""
         entries = self._sessions.setdefault(session_id, OrderedDict())
         self._expire(session_id, entries)
-        ref_id = secrets.token_hex(16)
+        ref_id = os.urandom(16).hex()  # what secrets.token_hex does, without its imports
         entries[ref_id] = Entry(obj, stream_type, python_module, library, self._clock())
         while len(entries) > self.max_refs:
             old_id, old = entries.popitem(last=False)

@@ -9,10 +9,13 @@ their structure.  The same object twice in one result is one ref.
 from __future__ import annotations
 
 import types
-from typing import Any
 
 from . import etf
 from .registry import Registry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
+    from typing import Any
 
 __all__ = ["ResultEncoder", "stream_type_of"]
 

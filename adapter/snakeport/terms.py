@@ -11,7 +11,17 @@ maps may have lists and maps as keys, which Python dicts cannot.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
+    from typing import Any
+
+if TYPE_CHECKING:
+    _MappingBase = Mapping[Any, Any]
+    _SequenceBase = Sequence[Any]
+else:  # subscripting needs Any at run time; the bare ABCs behave the same
+    _MappingBase = Mapping
+    _SequenceBase = Sequence
 
 __all__ = [
     "Atom",
@@ -184,7 +194,7 @@ class BitString:
         return f"BitString({self.data!r}, bits={self.bits})"
 
 
-class ImproperList(Sequence[Any]):
+class ImproperList(_SequenceBase):
     """A list whose last cons cell has a tail other than ``[]``: ``[1, 2 | 3]``.
 
     Immutable (so it can be a map key when its elements can): ``elements`` is
@@ -251,7 +261,7 @@ class HashableList(tuple):  # type: ignore[type-arg]
         return f"HashableList({list(self)!r})"
 
 
-class FrozenMap(Mapping[Any, Any]):
+class FrozenMap(_MappingBase):
     """An Erlang map used as a map key (or inside one): read-only and hashable."""
 
     __slots__ = ("_hash", "_items")

@@ -13,12 +13,10 @@ from __future__ import annotations
 import ctypes
 import os
 import select
-import signal
 import struct
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 __all__ = ["Oversize", "Transport", "protect_stdio", "watch_for_hangup"]
 
@@ -29,12 +27,14 @@ _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, Linux
 _SMALL_WRITE = 1 << 16  # below this, header and payload go out as one copied buffer
 
 
-@dataclass(frozen=True)
 class Oversize:
-    """A frame whose header declared more than the limit; its bytes were skipped."""
+    """A frame whose header declared more than the limit; its bytes are skipped."""
 
-    size: int
-    limit: int
+    __slots__ = ("limit", "size")
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
 
 
 def protect_stdio() -> tuple[int, int]:
@@ -61,7 +61,7 @@ def watch_for_hangup(fd_in: int) -> None:
     """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL (the signal module costs an enum import)
     except (OSError, AttributeError):
         pass
     if os.getppid() == 1:  # the parent died before prctl took effect

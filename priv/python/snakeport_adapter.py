@@ -8,13 +8,13 @@ Uses the checkout's ``adapter/`` package (installed or not) and loads
 helpers from ``priv/python/helpers`` beside this file, plus ``--helper-path``.
 """
 
+import os
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent / "adapter"))
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "adapter"))
 
 from snakeport.__main__ import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main(default_helper_dirs=[HERE / "helpers"]))
+    sys.exit(main(default_helper_dirs=[os.path.join(HERE, "helpers")]))

@@ -15,7 +15,6 @@ import math
 import struct
 import zlib
 from collections.abc import Callable
-from typing import Any
 
 from ..terms import Atom, BitString, FrozenMap, Fun, HashableList, ImproperList, Pid, Port, Reference
 from . import tags as T
@@ -53,6 +52,10 @@ from .tags import (
     V4_PORT,
     VERSION,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
+    from typing import Any
 
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE", "decode"]
 

@@ -1,0 +1,132 @@
+#!/usr/bin/env escript
+%% -*- erlang -*-
+%%! -noinput
+%%
+%% Port round trips: the SnakePort adapter beside the raw echo, in one run.
+%% Each measurement alternates raw and adapter for ?ROUNDS rounds (a fresh
+%% Port each time) and keeps each side's best; the ratio is adapter time
+%% over raw time.  The client side does what a real client does: builds the
+%% request with term_to_binary and decodes every reply with binary_to_term.
+%%
+%% Usage: escript roundtrip.escript PYTHON LAUNCHER RAW_ECHO HELPER_DIR LABEL
+-mode(compile).
+-define(ROUNDS, 3).
+
+main([Python, Launcher, Raw, Helpers, Label]) ->
+    Sides = #{raw => {Python, [Raw]},
+              adapter => {Python, [Launcher, "--helper-path", Helpers]}},
+    Blob = rand:bytes(1 bsl 20),
+    Tests = [
+        {"sync operator.add(1, 2)", calls_per_s, fun(Side, P) -> sync(Side, P, add(), 20000) end, 1.3},
+        {"1 MB binary in (len)", calls_per_s, fun(Side, P) -> sync(Side, P, req(<<"builtins">>, <<"len">>, [Blob]), 200) end, 1.3},
+        {"1 MB bytes out (helper)", calls_per_s, fun(Side, P) -> sync_out(Side, P, helper(<<"bench.blob_1mb">>), Blob, 200) end, 1.3},
+        {"1 MB in and out (copy.copy)", calls_per_s, fun(Side, P) -> sync(Side, P, req(<<"copy">>, <<"copy">>, [Blob]), 200) end, 1.3},
+        {"10,000-int list out (helper)", calls_per_s, fun(Side, P) -> sync_out(Side, P, helper(<<"bench.ints_10k">>), lists:seq(0, 9999), 500) end, none},
+        {"pipelined add, 64 in flight", calls_per_s, fun(Side, P) -> pipelined(Side, P, add(), 64, 50000) end, none},
+        {"spawn to ready", ms, fun(Side, _) -> startup(Side, Sides) end, 1.5}
+    ],
+    io:format("~n### ~s (schedulers online: ~p)~n~n", [Label, erlang:system_info(schedulers_online)]),
+    io:format("| measurement | raw echo | adapter | adapter / raw (time) | target |~n|---|---|---|---|---|~n"),
+    lists:foreach(fun(Test) -> run(Test, Sides) end, Tests).
+
+run({Name, Unit, Fun, Target}, Sides) ->
+    Results = [{Side, Fun(Side, Sides)} || _ <- lists:seq(1, ?ROUNDS), Side <- [raw, adapter]],
+    Best = fun(Side) ->
+                   Values = [V || {S, V} <- Results, S =:= Side],
+                   case Unit of calls_per_s -> lists:max(Values); ms -> lists:min(Values) end
+           end,
+    RawV = Best(raw), AdV = Best(adapter),
+    Ratio = case Unit of calls_per_s -> RawV / AdV; ms -> AdV / RawV end,
+    Show = fun(V) -> case Unit of calls_per_s -> io_lib:format("~s/s", [thousands(round(V))]);
+                                  ms -> io_lib:format("~.1f ms", [V]) end end,
+    Verdict = case Target of none -> "-";
+                  _ when Ratio =< Target -> io_lib:format("<= ~.1fx: met", [Target]);
+                  _ -> io_lib:format("<= ~.1fx: NOT met", [Target]) end,
+    io:format("| ~s | ~s | ~s | ~.2fx | ~s |~n", [Name, Show(RawV), Show(AdV), Ratio, Verdict]).
+
+thousands(N) when N < 1000 -> integer_to_list(N);
+thousands(N) -> thousands(N div 1000) ++ io_lib:format(",~3..0B", [N rem 1000]).
+
+req(Module, Function, Args) ->
+    #{<<"call_type">> => <<"call">>, <<"python_module">> => Module, <<"function">> => Function,
+      <<"args">> => Args, <<"kwargs">> => #{}}.
+
+add() -> req(<<"operator">>, <<"add">>, [1, 2]).
+
+helper(Name) -> #{<<"call_type">> => <<"helper">>, <<"helper">> => Name, <<"args">> => []}.
+
+open(Side, Sides) ->
+    {Python, Args} = maps:get(Side, Sides),
+    Port = open_port({spawn_executable, Python}, [{packet, 4}, binary, exit_status, {args, Args}]),
+    case Side of
+        adapter -> {ready, _} = recv(Port);
+        raw -> ok
+    end,
+    Port.
+
+close(Port) ->
+    port_close(Port).  % no exit_status arrives after port_close
+
+recv(Port) ->
+    receive {Port, {data, Bin}} -> binary_to_term(Bin)
+    after 30000 -> error({no_reply, Port})
+    end.
+
+%% One request at a time.  For the raw echo, ``Reply`` says what a reply of
+%% the adapter's size would hold (the echo just returns the request).
+sync(Side, Sides, Request, N) -> sync_out(Side, Sides, Request, none, N).
+
+sync_out(Side, Sides, Request, Reply, N) ->
+    Port = open(Side, Sides),
+    Frame = fun(Id) ->
+                    case {Side, Reply} of
+                        {raw, none} -> term_to_binary({call, Id, Request});
+                        {raw, _} -> term_to_binary({reply, Id, {ok, Reply}});
+                        {adapter, _} -> term_to_binary({call, Id, Request})
+                    end
+            end,
+    Loop = fun(Count) ->
+                   lists:foreach(fun(Id) ->
+                                         port_command(Port, Frame(Id)),
+                                         recv(Port)
+                                 end, lists:seq(1, Count))
+           end,
+    Loop(max(N div 10, 5)),
+    T0 = erlang:monotonic_time(),
+    Loop(N),
+    Elapsed = erlang:convert_time_unit(erlang:monotonic_time() - T0, native, microsecond),
+    close(Port),
+    N / (Elapsed / 1.0e6).
+
+pipelined(Side, Sides, Request, Window, N) ->
+    Port = open(Side, Sides),
+    Send = fun(Id) -> port_command(Port, term_to_binary({call, Id, Request})) end,
+    lists:foreach(Send, lists:seq(1, Window)),
+    T0 = erlang:monotonic_time(),
+    pipe_loop(Port, Send, Window + 1, N),
+    Elapsed = erlang:convert_time_unit(erlang:monotonic_time() - T0, native, microsecond),
+    [recv(Port) || _ <- lists:seq(1, Window)],
+    close(Port),
+    N / (Elapsed / 1.0e6).
+
+pipe_loop(_Port, _Send, _Next, 0) -> ok;
+pipe_loop(Port, Send, Next, Left) ->
+    recv(Port),
+    Send(Next),
+    pipe_loop(Port, Send, Next + 1, Left - 1).
+
+%% Median of 10 starts: open_port until the adapter's ready frame, or until
+%% the raw echo answers its first frame.
+startup(Side, Sides) ->
+    Times = [begin
+                 T0 = erlang:monotonic_time(),
+                 Port = open(Side, Sides),
+                 case Side of
+                     raw -> port_command(Port, term_to_binary(ping)), recv(Port);
+                     adapter -> ok
+                 end,
+                 T = erlang:convert_time_unit(erlang:monotonic_time() - T0, native, microsecond),
+                 close(Port),
+                 T / 1000
+             end || _ <- lists:seq(1, 10)],
+    lists:nth(5, lists:sort(Times)).
