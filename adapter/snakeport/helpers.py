@@ -9,7 +9,6 @@ fails to import or to register is a ``HelperLoadError`` naming the file.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import zlib
@@ -42,6 +41,8 @@ class HelperRegistry:
                 self._load_file(os.path.join(folder, name), f"snakeport_helper_{tag}_{name[:-3]}")
 
     def _load_file(self, path: str, module_name: str) -> None:
+        import importlib.util  # only when there are helper files
+
         try:
             spec = importlib.util.spec_from_file_location(module_name, path)
             if spec is None or spec.loader is None:

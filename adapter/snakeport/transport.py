@@ -10,12 +10,11 @@ being stored.
 
 from __future__ import annotations
 
-import ctypes
+import _thread
 import os
 import select
 import struct
 import sys
-import threading
 from collections.abc import Iterator
 
 __all__ = ["Oversize", "Transport", "protect_stdio", "watch_for_hangup"]
@@ -56,26 +55,24 @@ def watch_for_hangup(fd_in: int) -> None:
     """End the process as soon as the BEAM closes our input or our parent dies.
 
     A thread waits for POLLHUP on the input pipe (without reading from it),
-    so even a call that runs for hours does not keep an orphan alive.  On
-    Linux the kernel also sends SIGKILL when the parent process exits.
+    so even a call that runs for hours does not keep an orphan alive; once a
+    second it also checks that the parent process is still the one that
+    started us.  (``_thread`` and ``select`` cost nothing at start;
+    ``threading`` and ``ctypes`` would.)
     """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL (the signal module costs an enum import)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(0)
+    parent = os.getppid()
 
     def wait() -> None:
         poller = select.poll()
         poller.register(fd_in, 0)  # no events asked: POLLHUP/POLLERR still arrive
         while True:
-            for _, event in poller.poll():
+            for _, event in poller.poll(1000):
                 if event & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
                     os._exit(0)
+            if os.getppid() != parent:
+                os._exit(0)
 
-    threading.Thread(target=wait, name="snakeport-hangup", daemon=True).start()
+    _thread.start_new_thread(wait, ())
 
 
 class Transport:

@@ -5,7 +5,7 @@ Call them with call_type "helper": ``%{"helper" => "snakeport.echo", "args" => [
 
 from __future__ import annotations
 
-import platform
+import sys
 from typing import Any
 
 
@@ -16,7 +16,7 @@ def echo(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
 def runtime_info() -> dict[str, str]:
     """Which Python serves this adapter."""
-    return {"python": platform.python_version(), "implementation": platform.python_implementation()}
+    return {"python": sys.version.split()[0], "implementation": sys.implementation.name}
 
 
 __snakebridge_helpers__ = {
