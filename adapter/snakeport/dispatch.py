@@ -165,6 +165,7 @@ class Dispatcher:
         self.allow_modules = tuple(allow_modules)
         self._stats = stats
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._modules: dict[str, Any] = {}
         self._handlers: dict[str, Callable[[Request, list[RefHandle]], Outcome]] = {
             "call": self._call,
             "function": self._call,
@@ -199,13 +200,17 @@ class Dispatcher:
     # -- shared steps ------------------------------------------------------
 
     def import_module(self, name: str) -> Any:
-        if not name:
-            raise ProtocolError("empty module name")
-        if self.allow_modules and not _allowed(name, self.allow_modules):
-            raise ModuleNotAllowedError(
-                f"module {name!r} is not allowed (allowed: {', '.join(self.allow_modules)})"
-            )
-        return importlib.import_module(name)
+        """The module ``name``, imported once (and checked against --allow-module once)."""
+        module = self._modules.get(name)
+        if module is None:
+            if not name:
+                raise ProtocolError("empty module name")
+            if self.allow_modules and not _allowed(name, self.allow_modules):
+                raise ModuleNotAllowedError(
+                    f"module {name!r} is not allowed (allowed: {', '.join(self.allow_modules)})"
+                )
+            module = self._modules[name] = importlib.import_module(name)
+        return module
 
     def resolve(self, request: Request, handle: RefHandle) -> Entry:
         return self.registry.get(request.session_id, handle.session_id, handle.ref_id)
