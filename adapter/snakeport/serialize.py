@@ -11,6 +11,7 @@ from __future__ import annotations
 import types
 
 from . import etf
+from .etf.encoder import encode_pieces
 from .registry import Registry
 
 TYPE_CHECKING = False
@@ -67,8 +68,8 @@ class ResultEncoder:
             wire["stream_type"] = stream_type
         return wire
 
-    def encode(self, term: Any, session_id: str, python_module: str, library: str) -> bytes:
-        """Encode ``term``; each leaf the codec cannot encode becomes a ref (one per object)."""
+    def encode(self, term: Any, session_id: str, python_module: str, library: str) -> list[Any]:
+        """Encode ``term`` as frame pieces; each leaf the codec cannot encode becomes a ref."""
         made: dict[int, tuple[Any, dict[str, Any]]] = {}  # id -> (object kept alive, its wire map)
 
         def as_ref(obj: Any) -> dict[str, Any]:
@@ -78,7 +79,7 @@ class ResultEncoder:
             return known[1]
 
         try:
-            return etf.encode(term, default=as_ref, compress_above=self.compress_above)
+            return encode_pieces(term, default=as_ref, compress_above=self.compress_above)
         except etf.EncodeError:
             for _, wire in made.values():  # refs of a reply that is never sent
                 self.registry.release(session_id, wire["id"])

@@ -51,7 +51,7 @@ class Server:
         }
 
     def serve(self) -> None:
-        self.send(etf.encode(protocol.ready(self.ready_info())))
+        self.send([etf.encode(protocol.ready(self.ready_info()))])
         for frame in self.transport.frames():
             self.handle(frame)
 
@@ -109,12 +109,13 @@ class Server:
             payload = _error_frame(request_id, error)
         except etf.EncodeError:  # e.g. a message with a lone surrogate: say it escaped
             payload = _error_frame(request_id, _escaped(error))
-        self.send(payload)
+        self.send([payload])
 
-    def send(self, payload: bytes) -> None:
+    def send(self, pieces: list[Any]) -> None:
+        """Write one frame given as byte pieces (see ``etf.encoder.encode_pieces``)."""
         if self.recorder is not None:
-            self.recorder.record(b"o", payload)
-        self.transport.write(payload)
+            self.recorder.record(b"o", b"".join(pieces))
+        self.transport.write_pieces(pieces)
 
 
 def _error_frame(request_id: int | None, error: dict[str, Any]) -> bytes:

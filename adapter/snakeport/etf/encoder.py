@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import math
 import struct
-import sys
 import zlib
-from array import array
 from collections.abc import Callable, Iterator, Mapping
 from itertools import chain
 
@@ -38,7 +36,6 @@ _INTEGER = struct.Struct(">Bi").pack
 _NEW_FLOAT = struct.Struct(">Bd").pack
 _isfinite = math.isfinite
 _from_iterable = chain.from_iterable
-_BIG_ENDIAN = sys.byteorder == "big"
 _INT32 = 1 << 31
 # Largest bignum a 64-bit BEAM's binary_to_term accepts (measured on OTP 25:
 # 4,194,296 digit bytes decode, 4,194,297 are badarg).
@@ -93,6 +90,29 @@ def encode(
     a value raises ``EncodeError``.  A body longer than ``compress_above``
     bytes is zlib-compressed (tag 80) when that makes it smaller.
     """
+    pieces = encode_pieces(
+        term,
+        default=default,
+        compress_above=compress_above,
+        compress_level=compress_level,
+        max_depth=max_depth,
+    )
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def encode_pieces(
+    term: Any,
+    *,
+    default: Callable[[Any], Any] | None = None,
+    compress_above: int | None = None,
+    compress_level: int = 6,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> list[Any]:
+    """``encode``, as the list of byte pieces that make up the frame.
+
+    For writers with ``writev``: big binaries stay the objects they were
+    (bytes or memoryviews), so a 64 MB reply is never joined into a copy.
+    """
     out: list[Any] = [b"\x83"]
     try:
         _encode_into(term, out, default, max_depth)
@@ -100,12 +120,14 @@ def encode(
         if exc.path or exc.culprit is None:
             raise
         raise EncodeError(exc.reason, _locate(term, exc.culprit)) from None
-    body = b"".join(out)
-    if compress_above is not None and len(body) - 1 > compress_above:
-        packed = zlib.compress(memoryview(body)[1:], compress_level)
-        if len(packed) + 5 < len(body) - 1:
-            return b"".join((b"\x83", _HEAD_BI(T.COMPRESSED, len(body) - 1), packed))
-    return body
+    if compress_above is not None:
+        size = sum(map(len, out)) - 1
+        if size > compress_above:
+            body = b"".join(out)
+            packed = zlib.compress(memoryview(body)[1:], compress_level)
+            if len(packed) + 5 < size:
+                return [b"\x83" + _HEAD_BI(T.COMPRESSED, size), packed]
+    return out
 
 
 def _fail(message: str, culprit: Any) -> EncodeError:
@@ -334,20 +356,15 @@ def _bulk_numbers(values: list[Any], append: Callable[[Any], None]) -> bool:
     kind = kinds.pop()
     size = len(values)
     if kind is int:
-        if min(values) < -_INT32 or max(values) >= _INT32:
-            return False
-        packed, width, tag = array("i", values), 4, T.INTEGER
-    elif kind is float:
-        if not all(map(_isfinite, values)):
-            return False
-        packed, width, tag = array("d", values), 8, T.NEW_FLOAT
+        width, tag, code = 4, T.INTEGER, "i"
+    elif kind is float and all(map(_isfinite, values)):
+        width, tag, code = 8, T.NEW_FLOAT, "d"
     else:
         return False
-    if packed.itemsize != width:  # pragma: no cover - exotic C int sizes
+    try:  # one C call, big-endian already; an int out of 32-bit range refuses
+        raw = struct.pack(f">{size}{code}", *values)
+    except struct.error:
         return False
-    if not _BIG_ENDIAN:
-        packed.byteswap()
-    raw = packed.tobytes()
     stride = width + 1
     body = bytearray(stride * size)
     body[0::stride] = bytes((tag,)) * size
