@@ -7,6 +7,7 @@ straight into its own buffer.  Used by bench/roundtrip as the baseline.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import struct
@@ -16,10 +17,8 @@ HEADER = struct.Struct(">I")
 
 def main() -> None:
     for fd in (0, 1):
-        try:
+        with contextlib.suppress(OSError):
             fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-        except OSError:
-            pass
     buf = bytearray()
     while True:
         chunk = os.read(0, 1 << 16)

@@ -15,7 +15,9 @@ SCRIPT = Path(__file__).parent / "beam" / "adapter_e2e.exs"
 def test_adapter_through_a_real_port() -> None:
     result = subprocess.run(
         [beam_tool("elixir"), str(SCRIPT)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env=dict(os.environ, SNAKEPORT_PYTHON=sys.executable),
     )
     assert result.returncode == 0, result.stdout + result.stderr
