@@ -416,6 +416,48 @@ def test_stdin_eof_during_a_long_call_ends_the_process() -> None:
     assert status == 0
 
 
+def test_parent_death_ends_the_process(tmp_path: Path) -> None:
+    """The adapter's parent dies while its stdin stays open elsewhere: it still exits."""
+    pid_file = tmp_path / "adapter.pid"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            f"child = subprocess.Popen([sys.executable, {str(LAUNCHER)!r}], stdout=subprocess.DEVNULL)\n"
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+            "time.sleep(60)\n",
+        ],
+        stdin=subprocess.PIPE,  # we keep the write end: no EOF ever reaches the adapter
+    )
+    deadline = time.monotonic() + 10
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the adapter did not start"
+        time.sleep(0.05)
+    adapter_pid = int(pid_file.read_text())
+    time.sleep(0.5)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        try:
+            os.kill(adapter_pid, 0)
+        except ProcessLookupError:
+            break
+        try:
+            with open(f"/proc/{adapter_pid}/stat") as stat:
+                if stat.read().split()[2] == "Z":  # exited, waiting to be reaped by init
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(adapter_pid, 9)
+        raise AssertionError("the adapter outlived its parent by more than 3 s")
+    assert parent.stdin is not None
+    parent.stdin.close()
+
+
 def test_clean_exit_on_eof(adapter: Adapter) -> None:
     assert adapter.ok(call_type="ping") == "pong"
 
