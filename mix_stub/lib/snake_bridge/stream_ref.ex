@@ -1,0 +1,85 @@
+defmodule SnakeBridge.StreamRef do
+  @moduledoc """
+  A Python generator or iterator, consumed lazily from Elixir.
+
+  `Enumerable`: `reduce` pulls items from the adapter (`stream_next`) only as
+  the enumeration asks for them, so `Enum.take(counter, 10)` then
+  `Enum.take(counter, 5)` on `itertools.count(1)` gives 1..10 then 11..15;
+  `count` is `{:error, __MODULE__}` for generators (their length is unknown)
+  and Python's `__len__` for other iterators; `member?` and `slice` are
+  `{:error, __MODULE__}`, so `Enum` falls back to reducing.
+  """
+  defstruct [:ref_id, :session_id, :pool_name, :stream_type, :python_module, :library, exhausted: false]
+
+  @type t :: %__MODULE__{
+          ref_id: String.t(),
+          session_id: String.t(),
+          pool_name: atom() | nil,
+          stream_type: String.t(),
+          python_module: String.t() | nil,
+          library: String.t() | nil,
+          exhausted: boolean()
+        }
+
+  @doc "The tagged wire map the adapter resolves back to the iterator."
+  @spec to_wire(t()) :: map()
+  def to_wire(%__MODULE__{} = stream) do
+    %{
+      "__type__" => "stream_ref",
+      "__schema__" => 1,
+      "id" => stream.ref_id,
+      "session_id" => stream.session_id,
+      "stream_type" => stream.stream_type,
+      "python_module" => stream.python_module,
+      "library" => stream.library
+    }
+  end
+
+  @doc false
+  @spec from_wire(map(), atom()) :: t()
+  def from_wire(wire, pool) do
+    %__MODULE__{
+      ref_id: wire["id"],
+      session_id: wire["session_id"],
+      pool_name: pool,
+      stream_type: wire["stream_type"],
+      python_module: wire["python_module"],
+      library: wire["library"]
+    }
+  end
+end
+
+defimpl Inspect, for: SnakeBridge.StreamRef do
+  def inspect(stream, _opts) do
+    "#SnakeBridge.StreamRef<#{stream.stream_type} #{stream.python_module} " <>
+      "#{String.slice(stream.ref_id || "", 0, 8)} session=#{stream.session_id}>"
+  end
+end
+
+defimpl Enumerable, for: SnakeBridge.StreamRef do
+  alias SnakeBridge.Runtime
+
+  def count(%{stream_type: "generator"}), do: {:error, __MODULE__}
+
+  def count(stream) do
+    case Runtime.stream_len(stream) do
+      {:ok, n} when is_integer(n) -> {:ok, n}
+      _ -> {:error, __MODULE__}
+    end
+  end
+
+  def member?(_stream, _value), do: {:error, __MODULE__}
+  def slice(_stream), do: {:error, __MODULE__}
+
+  def reduce(_stream, {:halt, acc}, _fun), do: {:halted, acc}
+  def reduce(stream, {:suspend, acc}, fun), do: {:suspended, acc, &reduce(stream, &1, fun)}
+
+  def reduce(stream, {:cont, acc}, fun) do
+    case Runtime.stream_next(stream) do
+      {:ok, item} -> reduce(stream, fun.(item, acc), fun)
+      {:error, :stop_iteration} -> {:done, acc}
+      {:error, error} when is_exception(error) -> raise error
+      {:error, other} -> raise SnakeBridge.Error.new("StreamError", inspect(other))
+    end
+  end
+end

@@ -1,0 +1,256 @@
+defmodule SnakeBridge.Worker do
+  @moduledoc """
+  Owns one Python adapter process, opened as a Port.
+
+  Requests from many callers are pipelined on the one Port, each under its
+  own request id; replies go back to the caller that asked.  A per-call
+  timeout answers `{:error, :timeout}` and tells the adapter to cancel (a
+  late reply is dropped).  Replies are decoded with
+  `:erlang.binary_to_term(bin, [:safe])`; one carrying an atom this VM has
+  never seen becomes an error for that request, never a crashed worker.
+  When Python exits, every caller in flight gets an error and the worker
+  stops, so its supervisor starts a fresh adapter; refs made by the old
+  adapter then fail with an error that names the restart.  The adapter's
+  stderr goes to the BEAM's stderr.
+  """
+  use GenServer
+
+  alias SnakeBridge.Error
+
+  # Atoms the adapter sends: they must exist before a [:safe] decode.
+  @protocol_atoms [
+    :ready,
+    :reply,
+    :ok,
+    :error,
+    :protocol_error,
+    :startup_error,
+    :chunk,
+    :callback,
+    :send,
+    :infinity,
+    :neg_infinity,
+    :nan,
+    :call,
+    :cancel,
+    :credit,
+    :callback_reply
+  ]
+  @ready_timeout 60_000
+
+  @type option :: {:pool, atom()} | {:index, non_neg_integer()}
+
+  @doc false
+  def child_spec(opts) do
+    %{id: {__MODULE__, opts[:index]}, start: {__MODULE__, :start_link, [opts]}, restart: :permanent}
+  end
+
+  @spec start_link([option()]) :: GenServer.on_start()
+  def start_link(opts) do
+    name = {:via, Registry, {SnakeBridge.WorkerRegistry, {opts[:pool], opts[:index]}}}
+    GenServer.start_link(__MODULE__, opts, name: name)
+  end
+
+  @doc """
+  Run one request map; `timeout` in ms or `:infinity`.
+
+  Returns the adapter's `{:ok, value}` (still in wire form) or
+  `{:error, Error.t() | :timeout}`.
+  """
+  @spec request(pid(), map(), timeout()) :: {:ok, term()} | {:error, Error.t() | :timeout}
+  def request(worker, payload, timeout) do
+    GenServer.call(worker, {:request, payload, timeout}, :infinity)
+  catch
+    :exit, reason ->
+      {:error, Error.new("WorkerDown", "the SnakeBridge worker exited before replying: #{inspect(reason)}")}
+  end
+
+  @doc "Python's `{:ready, info}` map for this worker (pid, version, ...)."
+  @spec info(pid()) :: map()
+  def info(worker), do: GenServer.call(worker, :info)
+
+  @impl true
+  def init(opts) do
+    Process.flag(:trap_exit, true)
+    pool = Keyword.fetch!(opts, :pool)
+    index = Keyword.fetch!(opts, :index)
+    restarts = SnakeBridge.SessionManager.count_start({pool, index})
+    port = open_port()
+
+    receive do
+      {^port, {:data, bin}} ->
+        case decode(bin) do
+          {:ok, {:ready, info}} ->
+            {:ok,
+             %{
+               port: port,
+               pool: pool,
+               index: index,
+               info: info,
+               next_id: 1,
+               pending: %{},
+               restarts: restarts - 1
+             }}
+
+          {:ok, {:startup_error, error}} ->
+            {:stop, {:startup_error, Error.from_wire(error)}}
+
+          other ->
+            {:stop, {:bad_first_frame, other}}
+        end
+
+      {^port, {:exit_status, status}} ->
+        {:stop, {:python_exited, status}}
+    after
+      @ready_timeout -> {:stop, :adapter_not_ready}
+    end
+  end
+
+  @impl true
+  def handle_call({:request, payload, timeout}, from, state) do
+    id = state.next_id
+    Port.command(state.port, :erlang.term_to_binary({:call, id, payload}))
+    timer = if timeout == :infinity, do: nil, else: Process.send_after(self(), {:timeout, id}, timeout)
+    pending = Map.put(state.pending, id, {from, timer})
+    {:noreply, %{state | next_id: id + 1, pending: pending}}
+  end
+
+  def handle_call(:info, _from, state), do: {:reply, state.info, state}
+
+  @impl true
+  def handle_info({port, {:data, bin}}, %{port: port} = state) do
+    case decode(bin) do
+      {:ok, {:reply, id, result}} ->
+        {:noreply, answer(state, id, result(result, state))}
+
+      {:ok, {:protocol_error, error}} ->
+        log_protocol_error(error, state)
+
+      {:ok, other} ->
+        log_protocol_error(%{"message" => "unexpected frame #{inspect(other, limit: 10)}"}, state)
+
+      {:error, message} ->
+        {:noreply, unreadable(state, bin, message)}
+    end
+  end
+
+  def handle_info({:timeout, id}, state) do
+    case Map.pop(state.pending, id) do
+      {nil, _} ->
+        {:noreply, state}
+
+      {{from, _timer}, pending} ->
+        Port.command(state.port, :erlang.term_to_binary({:cancel, id}))
+        GenServer.reply(from, {:error, :timeout})
+        {:noreply, %{state | pending: pending}}
+    end
+  end
+
+  def handle_info({port, {:exit_status, status}}, %{port: port} = state) do
+    {:stop, {:python_exited, status}, state}
+  end
+
+  def handle_info({:EXIT, port, reason}, %{port: port} = state), do: {:stop, {:port_closed, reason}, state}
+  def handle_info({:EXIT, _pid, reason}, state), do: {:stop, reason, state}
+  def handle_info(_other, state), do: {:noreply, state}
+
+  @impl true
+  def terminate(reason, state) do
+    error =
+      Error.new(
+        "WorkerDown",
+        "the Python adapter of pool #{inspect(state.pool)} worker #{state.index} " <>
+          "stopped (#{inspect(reason)}); it is being restarted and the refs it held are gone"
+      )
+
+    for {_id, {from, timer}} <- state.pending do
+      if timer, do: Process.cancel_timer(timer)
+      GenServer.reply(from, {:error, error})
+    end
+
+    if Port.info(state.port) != nil, do: Port.close(state.port)
+    :ok
+  end
+
+  # -- helpers ---------------------------------------------------------------
+
+  defp open_port do
+    python = SnakeBridge.Config.python()
+    args = [SnakeBridge.Config.adapter_path() | SnakeBridge.Config.adapter_args()]
+    env = for {name, value} <- SnakeBridge.Config.env(), do: {to_charlist(name), to_charlist(value)}
+    Port.open({:spawn_executable, python}, [:binary, {:packet, 4}, :exit_status, args: args, env: env])
+  end
+
+  defp decode(bin) do
+    {:ok, :erlang.binary_to_term(bin, [:safe])}
+  rescue
+    ArgumentError ->
+      {:error, "a frame from Python could not be decoded safely (an atom this VM does not know?)"}
+  end
+
+  defp answer(state, id, reply) do
+    case Map.pop(state.pending, id) do
+      {nil, _} ->
+        state
+
+      {{from, timer}, pending} ->
+        if timer, do: Process.cancel_timer(timer)
+        GenServer.reply(from, reply)
+        %{state | pending: pending}
+    end
+  end
+
+  defp result({:ok, value}, _state), do: {:ok, value}
+
+  defp result({:error, error}, state) when is_map(error) do
+    {:error, Error.from_wire(error) |> explain_restart(state)}
+  end
+
+  defp result(other, _state), do: {:error, Error.new("ProtocolError", "malformed reply #{inspect(other)}")}
+
+  # After a restart, an unknown ref most likely belonged to the Python
+  # process that died: say so.
+  defp explain_restart(%Error{python_type: "RefNotFoundError"} = error, %{restarts: restarts} = state)
+       when restarts > 0 do
+    %{
+      error
+      | message:
+          error.message <>
+            " (the Python adapter of pool #{inspect(state.pool)} worker " <>
+            "#{state.index} has been restarted #{restarts} time(s); refs made before a restart are gone)"
+    }
+  end
+
+  defp explain_restart(error, _state), do: error
+
+  # The frame could not be decoded with [:safe]; if it is a reply, its id
+  # is readable from the bytes, and that request gets the error.
+  defp unreadable(state, bin, message) do
+    case reply_id(bin) do
+      nil ->
+        require Logger
+        Logger.error("SnakeBridge worker: #{message}")
+        state
+
+      id ->
+        answer(state, id, {:error, Error.new("UnsafeTerm", message)})
+    end
+  end
+
+  defp reply_id(<<131, 104, 3, 119, 5, "reply", rest::binary>>), do: read_int(rest)
+  defp reply_id(<<131, 104, 3, 100, 0, 5, "reply", rest::binary>>), do: read_int(rest)
+  defp reply_id(_), do: nil
+
+  defp read_int(<<97, id, _::binary>>), do: id
+  defp read_int(<<98, id::signed-32, _::binary>>), do: id
+  defp read_int(_), do: nil
+
+  defp log_protocol_error(error, state) do
+    require Logger
+    Logger.warning("SnakeBridge adapter protocol error: #{error["message"]}")
+    {:noreply, state}
+  end
+
+  @doc false
+  def protocol_atoms, do: @protocol_atoms
+end

@@ -1,0 +1,108 @@
+"""Helpers and Python fixtures for the mix_stub ExUnit tests."""
+
+import time
+
+RELEASED = []
+
+
+def greet(name, punctuation="!"):
+    return f"hello {name}{punctuation}"
+
+
+def counting(n, tag):
+    try:
+        yield from range(n)
+    finally:
+        RELEASED.append(tag)
+
+
+def released():
+    return list(RELEASED)
+
+
+def slow(seconds):
+    time.sleep(seconds)
+    return "done"
+
+
+def slow_items(n, delay):
+    for i in range(n):
+        time.sleep(delay)
+        yield i
+
+
+def load_large_dataset():
+    return (i for i in range(1000))
+
+
+def with_generator():
+    return {"status": "ok", "data": (x * 2 for x in range(10))}
+
+
+def crash():
+    import os
+    os._exit(3)
+
+
+__snakebridge_helpers__ = {
+    "test.greet": greet,
+    "test.counting": counting,
+    "test.released": released,
+    "test.slow": slow,
+    "test.slow_items": slow_items,
+    "test.load_large_dataset": load_large_dataset,
+    "test.with_generator": with_generator,
+    "test.crash": crash,
+}
+
+
+def slow_counting(n, delay, tag):
+    try:
+        for i in range(n):
+            time.sleep(delay)
+            yield i
+    finally:
+        RELEASED.append(tag)
+
+
+class Sized:
+    def __init__(self, n):
+        self.items = list(range(n))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self.items:
+            raise StopIteration
+        return self.items.pop(0)
+
+    def __len__(self):
+        return len(self.items)
+
+
+def unknown_atom():
+    from snakeport.terms import Atom
+    return Atom("an_atom_the_beam_has_never_seen_4711")
+
+
+def python_types():
+    import datetime
+    return {
+        "set": {1, 2},
+        "date": datetime.date(2026, 11, 21),
+        "datetime": datetime.datetime(2026, 11, 21, 10, 0, tzinfo=datetime.timezone.utc),
+        "naive": datetime.datetime(2026, 11, 21, 10, 0),
+        "time": datetime.time(10, 11, 12),
+        "complex": complex(1, -2),
+        "inf": float("inf"),
+        "tuple": (1, "a"),
+    }
+
+
+__snakebridge_helpers__.update({
+    "test.slow_counting": slow_counting,
+    "test.sized": Sized,
+    "test.unknown_atom": unknown_atom,
+    "test.python_types": python_types,
+})
