@@ -180,7 +180,10 @@ def main(
         return 1
     registry = Registry(max_refs=options.max_refs, ttl=options.ref_ttl, on_release=_close_generator)
     dispatcher = Dispatcher(registry, helpers, options.allow_module, stats=lambda: _counters(transport))
-    Server(transport, dispatcher, ResultEncoder(registry, options.compress_above), recorder).serve()
+    try:
+        Server(transport, dispatcher, ResultEncoder(registry, options.compress_above), recorder).serve()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the BEAM closed the port while we wrote: nobody is left to answer
     return 0
 
 

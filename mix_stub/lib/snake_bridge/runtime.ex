@@ -270,24 +270,25 @@ defmodule SnakeBridge.Runtime do
 
   defp request(base, args, opts, owner \\ nil) do
     {runtime, kwargs} = split_opts(opts)
-    pool = runtime[:pool_name] || owner_pool(owner) || :default
-    session = runtime[:session_id] || owner_session(owner) || SessionManager.auto_session(pool)
+    pool = Keyword.get(runtime, :pool_name) || owner_pool(owner) || :default
+    session = Keyword.get(runtime, :session_id) || owner_session(owner) || SessionManager.auto_session(pool)
     library = base["library"] || library_of(base)
 
     payload =
-      base
-      |> Map.put("session_id", session)
-      |> Map.put("args", Types.encode(args))
-      |> Map.put("kwargs", Types.encode(kwargs))
-      |> Map.put_new("library", library)
+      Map.merge(base, %{
+        "session_id" => session,
+        "args" => Types.encode(args),
+        "kwargs" => Types.encode(kwargs),
+        "library" => library
+      })
 
-    worker = Pool.worker(pool, session)
-
-    case Worker.request(worker, payload, call_timeout(runtime, library)) do
+    case Worker.request(Pool.worker(pool, session), payload, call_timeout(runtime, library)) do
       {:ok, value} -> {:ok, Types.decode(value, pool)}
       error -> error
     end
   end
+
+  defp split_opts([]), do: {[], %{}}
 
   defp split_opts(opts) when is_list(opts) do
     runtime = Keyword.get(opts, :__runtime__, [])
@@ -339,27 +340,47 @@ defmodule SnakeBridge.Runtime do
     end
   end
 
-  defp library_of(%{"python_module" => module}) when is_binary(module),
-    do: module |> String.split(".") |> hd()
+  defp library_of(%{"python_module" => module}) when is_binary(module) do
+    case :binary.match(module, ".") do
+      {at, _} -> binary_part(module, 0, at)
+      :nomatch -> module
+    end
+  end
 
   defp library_of(_), do: nil
 
+  # An explicit timeout wins; then a named or library profile; then the default.
   defp call_timeout(runtime, library) do
-    runtime[:timeout] || profile(runtime, library)[:timeout] || SnakeBridge.Config.runtime()[:default_timeout] ||
-      120_000
+    case Keyword.get(runtime, :timeout) do
+      nil ->
+        config = SnakeBridge.Config.runtime()
+        profiled(config, runtime, library)[:timeout] || Keyword.get(config, :default_timeout, 120_000)
+
+      timeout ->
+        timeout
+    end
   end
 
   defp stream_timeout(opts, module_path) do
     runtime = opts[:__runtime__] || []
-    library = module_path |> String.split(".") |> hd()
+    config = SnakeBridge.Config.runtime()
 
-    runtime[:stream_timeout] || profile(runtime, library)[:stream_timeout] ||
-      SnakeBridge.Config.runtime()[:default_stream_timeout] || 1_800_000
+    runtime[:stream_timeout] ||
+      profiled(config, runtime, library_of(%{"python_module" => module_path}))[:stream_timeout] ||
+      Keyword.get(config, :default_stream_timeout, 1_800_000)
   end
 
-  defp profile(runtime, library) do
-    config = SnakeBridge.Config.runtime()
-    name = runtime[:timeout_profile] || (config[:library_profiles] || %{})[library]
-    (config[:profiles] || %{})[name] || []
+  defp profiled(config, runtime, library) do
+    case Keyword.get(config, :profiles) do
+      nil ->
+        []
+
+      profiles ->
+        name =
+          Keyword.get(runtime, :timeout_profile) ||
+            Map.get(Keyword.get(config, :library_profiles, %{}), library)
+
+        Map.get(profiles, name, [])
+    end
   end
 end

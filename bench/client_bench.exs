@@ -1,0 +1,92 @@
+# SnakeBridge client overhead, in one run (mix run from mix_stub/):
+#   * a bare Port round trip to the raw echo (the physical limit),
+#   * a bare Port round trip to the adapter (the request built and the reply
+#     decoded by hand, as in examples/adapter_demo.exs),
+#   * SnakeBridge.call("operator", "add", [1, 2]) through the client,
+#   * the client with 8 and 64 concurrent callers.
+# Each figure is the best of 3 rounds; target: the client within 1.15x of the
+# bare Port round trip to the adapter.
+defmodule ClientBench do
+  @n 20_000
+  @root Path.expand("..", __DIR__)
+
+  def run(label) do
+    python = SnakeBridge.Config.python()
+    add = %{"call_type" => "call", "python_module" => "operator", "function" => "add", "args" => [1, 2],
+            "kwargs" => %{}, "session_id" => "bench"}
+    raw = fn -> bare(python, [Path.join(@root, "bench/raw_echo.py")], add, false) end
+    adapter = fn -> bare(python, [SnakeBridge.Config.adapter_path()], add, true) end
+
+    client = fn ->
+      {:ok, 3} = SnakeBridge.call("operator", "add", [1, 2])
+      rate(@n, fn -> {:ok, 3} = SnakeBridge.call("operator", "add", [1, 2]) end)
+    end
+
+    results =
+      for _ <- 1..3 do
+        %{raw: raw.(), adapter: adapter.(), client: client.(), c8: concurrent(8), c64: concurrent(64)}
+      end
+
+    best = fn key -> results |> Enum.map(& &1[key]) |> Enum.max() end
+    {r, a, c} = {best.(:raw), best.(:adapter), best.(:client)}
+
+    IO.puts("""
+
+    ### #{label} (schedulers online: #{System.schedulers_online()})
+
+    | measurement | calls/s | time vs bare adapter |
+    |---|---|---|
+    | bare Port, raw echo | #{fmt(r)} | #{ratio(a, r)}x |
+    | bare Port, adapter: operator.add(1, 2) | #{fmt(a)} | 1.00x |
+    | SnakeBridge.call("operator", "add", [1, 2]) | #{fmt(c)} | #{ratio(a, c)}x (target <= 1.15x: #{if a / c <= 1.15, do: "met", else: "NOT met"}) |
+    | client, 8 concurrent callers | #{fmt(best.(:c8))} | - |
+    | client, 64 concurrent callers | #{fmt(best.(:c64))} | - |
+    """)
+  end
+
+  defp bare(python, args, request, adapter?) do
+    port = Port.open({:spawn_executable, python}, [:binary, {:packet, 4}, :exit_status, args: args])
+    if adapter?, do: {:ready, _} = recv(port)
+
+    once = fn id ->
+      Port.command(port, :erlang.term_to_binary({:call, id, request}))
+      recv(port)
+    end
+
+    Enum.each(1..1000, once)
+    result = rate(@n, fn -> once.(7) end)
+    Port.close(port)
+    result
+  end
+
+  defp recv(port) do
+    receive do
+      {^port, {:data, bin}} -> :erlang.binary_to_term(bin, [:safe])
+    after
+      10_000 -> raise "no reply"
+    end
+  end
+
+  defp concurrent(callers) do
+    per = div(@n, callers)
+    t0 = System.monotonic_time()
+
+    1..callers
+    |> Enum.map(fn _ -> Task.async(fn -> for _ <- 1..per, do: {:ok, 3} = SnakeBridge.call("operator", "add", [1, 2]) end) end)
+    |> Enum.each(&Task.await(&1, :infinity))
+
+    per * callers / seconds_since(t0)
+  end
+
+  defp rate(n, fun) do
+    t0 = System.monotonic_time()
+    for _ <- 1..n, do: fun.()
+    n / seconds_since(t0)
+  end
+
+  defp seconds_since(t0), do: System.convert_time_unit(System.monotonic_time() - t0, :native, :microsecond) / 1.0e6
+  defp ratio(base, value), do: :erlang.float_to_binary(base / value, decimals: 2)
+  defp fmt(value), do: value |> round() |> Integer.to_string() |> String.replace(~r/(\d)(?=(\d{3})+$)/, "\\1,")
+end
+
+ClientBench.run(System.get_env("BENCH_LABEL", "run"))
