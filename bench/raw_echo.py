@@ -52,7 +52,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
+    try:  # noqa: SIM105 - the baseline imports as little as the adapter
         main()
     except (BrokenPipeError, ConnectionResetError):
         pass  # the BEAM closed the port

@@ -180,7 +180,7 @@ def main(
         return 1
     registry = Registry(max_refs=options.max_refs, ttl=options.ref_ttl, on_release=_close_generator)
     dispatcher = Dispatcher(registry, helpers, options.allow_module, stats=lambda: _counters(transport))
-    try:
+    try:  # noqa: SIM105 - contextlib.suppress would add an import to every start
         Server(transport, dispatcher, ResultEncoder(registry, options.compress_above), recorder).serve()
     except (BrokenPipeError, ConnectionResetError):
         pass  # the BEAM closed the port while we wrote: nobody is left to answer
