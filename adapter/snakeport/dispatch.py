@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from .errors import ModuleNotAllowedError, ProtocolError
 from .helpers import HelperRegistry
 from .registry import Entry, Registry
+from .streams import take
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -61,7 +62,7 @@ def ref_hook(found: list[RefHandle]) -> Callable[[dict[str, Any]], Any]:
 class Outcome:
     """A request's result and what refs made from it should record."""
 
-    __slots__ = ("as_ref", "library", "python_module", "session_id", "value")
+    __slots__ = ("as_ref", "library", "push", "python_module", "session_id", "value")
 
     def __init__(self, value: Any, session_id: str, python_module: str, library: str) -> None:
         self.value = value
@@ -69,6 +70,7 @@ class Outcome:
         self.python_module = python_module
         self.library = library
         self.as_ref = False  # send the value itself as a ref, even if it could travel
+        self.push = False  # iterate the value as a push stream instead of replying with it
 
 
 class Request:
@@ -113,6 +115,13 @@ class Request:
                     f'an "id"), got {_kind(value)}'
                 )
         raise ProtocolError(f"{self.call_type!r} request needs field {' or '.join(map(repr, names))}")
+
+    def count(self, name: str, default: int) -> int:
+        """A non-negative integer field."""
+        value = self.fields.get(name, default)
+        if type(value) is not int or value < 0:
+            raise ProtocolError(f"field {name!r} must be a non-negative integer, got {value!r}")
+        return value
 
     def args(self) -> list[Any]:
         args = self.fields.get("args")
@@ -177,6 +186,8 @@ class Dispatcher:
             "module_attr": self._module_attr,
             "helper": self._helper,
             "stream_next": self._stream_next,
+            "stream_take": self._stream_take,
+            "stream": self._stream,
             "stream_len": self._stream_len,
             "release_ref": self._release_ref,
             "release_session": self._release_session,
@@ -300,31 +311,36 @@ class Dispatcher:
         return self.outcome(request, self.finish(func(*args, **kwargs)), module or library, library)
 
     def _stream_next(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        """One item, or ``STOP_ITERATION`` ever after the end (SnakeBridge's contract)."""
         entry = self.resolve(request, request.handle("stream_ref", "instance", "ref"))
-        return self.outcome(request, self.next_item(entry), entry.python_module, entry.library)
+        items, _ = take(entry, 1, 0, self.loop)
+        return self.outcome(
+            request, items[0] if items else STOP_ITERATION, entry.python_module, entry.library
+        )
 
-    def next_item(self, entry: Entry) -> Any:
-        """The next item of a stream, or ``STOP_ITERATION`` ever after its end."""
-        if entry.exhausted:
-            return STOP_ITERATION
-        try:
-            if entry.stream_type == "async_generator":
-                return self.loop().run_until_complete(entry.obj.__anext__())
-            return next(entry.obj)
-        except (StopIteration, StopAsyncIteration):
-            entry.exhausted = True
-            entry.obj = None  # the iterator's memory goes now, the entry stays
-            return STOP_ITERATION
+    def _stream_take(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        """Up to ``max`` items in one reply, after putting back ``unread`` of the last batch."""
+        entry = self.resolve(request, request.handle("stream_ref", "instance", "ref"))
+        count = request.count("max", 1)
+        unread = request.count("unread", 0)
+        items, done = take(entry, count, unread, self.loop)
+        return self.outcome(request, {"items": items, "done": done}, entry.python_module, entry.library)
+
+    def _stream(self, request: Request, handles: list[RefHandle]) -> Outcome:
+        """A push stream: the call's result is iterated by the server, chunk by chunk."""
+        outcome = self._call(request, handles)
+        outcome.push = True
+        return outcome
 
     def _stream_len(self, request: Request, handles: list[RefHandle]) -> Outcome:
         entry = self.resolve(request, request.handle("stream_ref", "instance", "ref"))
-        if entry.exhausted:
-            return self.outcome(request, 0, entry.python_module, entry.library)
+        if entry.obj is None:
+            return self.outcome(request, len(entry.pushback), entry.python_module, entry.library)
         if not hasattr(type(entry.obj), "__len__"):
             raise TypeError(
                 f"{type(entry.obj).__name__} object has no len(): a generator's length is unknown"
             )
-        return self.outcome(request, len(entry.obj), entry.python_module, entry.library)
+        return self.outcome(request, len(entry.obj) + len(entry.pushback), entry.python_module, entry.library)
 
     def _release_ref(self, request: Request, handles: list[RefHandle]) -> Outcome:
         handle = request.handle("ref", "instance", "stream_ref")

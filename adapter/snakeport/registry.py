@@ -30,7 +30,17 @@ _EVICTED_MEMORY = 100_000
 class Entry:
     """One registered object: a plain ref, or a stream over an iterator."""
 
-    __slots__ = ("exhausted", "last_access", "library", "obj", "python_module", "stream_type")
+    __slots__ = (
+        "error",
+        "exhausted",
+        "last_access",
+        "last_batch",
+        "library",
+        "obj",
+        "pushback",
+        "python_module",
+        "stream_type",
+    )
 
     def __init__(
         self, obj: Any, stream_type: str | None, python_module: str, library: str, last_access: float
@@ -41,6 +51,11 @@ class Entry:
         self.library = library
         self.last_access = last_access
         self.exhausted = False
+        # Streams only: items put back by a client, the items of the last
+        # batch handed out, an error raised after a batch's first items.
+        self.pushback: list[Any] = []
+        self.last_batch: list[Any] = []
+        self.error: BaseException | None = None
 
 
 class Registry:

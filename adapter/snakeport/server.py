@@ -12,11 +12,15 @@ import os
 import sys
 
 from . import __version__, etf, log, protocol
-from .dispatch import CALL_TYPES, Dispatcher, RefHandle, Request, ref_hook
-from .errors import ProtocolError, error_map
+from .dispatch import CALL_TYPES, Dispatcher, Outcome, RefHandle, Request, ref_hook
+from .errors import Cancelled, ProtocolError, error_map
 from .frames import Recorder
-from .serialize import ResultEncoder
-from .transport import Oversize, Transport
+from .serialize import ResultEncoder, stream_type_of
+from .streams import CHUNK_ITEMS, PushStream
+from .terms import Atom
+from .transport import FrameReader, Oversize, Transport
+
+CHUNK = Atom("chunk")
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -39,6 +43,7 @@ class Server:
         self.dispatcher = dispatcher
         self.encoder = encoder
         self.recorder = recorder
+        self.pushing: dict[int, PushStream] = {}  # request id -> running push stream
 
     def ready_info(self) -> dict[str, Any]:
         return {
@@ -51,9 +56,31 @@ class Server:
         }
 
     def serve(self) -> None:
+        """Answer frames until the input ends; push stream chunks go out between them."""
         self.send([etf.encode(protocol.ready(self.ready_info()))])
-        for frame in self.transport.frames():
-            self.handle(frame)
+        read = FrameReader(self.transport).read
+        while (frames := read(block=not self._has_credit())) is not None:
+            for frame in frames:
+                self.handle(frame)
+            self.pump()
+
+    def _has_credit(self) -> bool:
+        return any(stream.credit > 0 for stream in self.pushing.values())
+
+    def pump(self) -> None:
+        """One chunk for every push stream that has credit (then requests get a turn)."""
+        for stream in [s for s in self.pushing.values() if s.credit > 0]:
+            try:
+                items, ended = stream.chunk()
+                where = (stream.session_id, stream.python_module, stream.library)
+                self.send(self.encoder.encode((CHUNK, stream.request_id, items), *where))
+            except BaseException as exc:  # the generator failed: after the chunks it made
+                del self.pushing[stream.request_id]
+                self.fail(stream.request_id, exc, {"call_type": "stream", "session_id": stream.session_id})
+                continue
+            if ended:
+                del self.pushing[stream.request_id]
+                self.send([etf.encode(protocol.reply_ok(stream.request_id, "done"))])
 
     def handle(self, frame: bytes | bytearray | Oversize) -> None:
         """Answer one incoming frame, whatever it holds."""
@@ -81,16 +108,28 @@ class Server:
             return
         if isinstance(message, protocol.Call):
             self.call(message, handles)
-        elif isinstance(message, protocol.CallbackReply):
+        elif isinstance(message, protocol.Credit):
+            stream = self.pushing.get(message.id)
+            if stream is not None:
+                stream.credit += message.amount
+        elif isinstance(message, protocol.Cancel):
+            stream = self.pushing.pop(message.id, None)
+            if stream is not None:
+                self.fail(message.id, Cancelled(f"push stream {message.id} cancelled by the client"))
+                _close(stream)
+        else:
             self.fail(None, ProtocolError(f"callback reply for id {message.id}, but no callback is waiting"))
-        # Cancel and Credit: every request runs to its end before the next
-        # frame is read, so there is nothing in flight to cancel or credit.
+        # A cancel or credit for a request that is not a running push stream
+        # is ignored: other requests run to their end before the next frame.
 
     def call(self, call: protocol.Call, handles: list[RefHandle]) -> None:
         request: Request | None = None
         try:
             request = Request(call.request)
             outcome = self.dispatcher.run(request, handles)
+            if outcome.push:
+                self.pushing[call.id] = self._push_stream(call.id, request, outcome)
+                return
             where = (outcome.session_id, outcome.python_module, outcome.library)
             value = self.encoder.make_ref(outcome.value, *where) if outcome.as_ref else outcome.value
             payload = self.encoder.encode(protocol.reply_ok(call.id, value), *where)
@@ -99,6 +138,30 @@ class Server:
             self.fail(call.id, exc, context)
             return
         self.send(payload)
+
+    def _push_stream(self, request_id: int, request: Request, outcome: Outcome) -> PushStream:
+        """Iterate a generator, an iterator or another iterable; any other result is one item.
+
+        SnakeBridge's rule: builtin containers (a list, a dict, a str) and
+        context managers are values, sent as one item.
+        """
+        value = outcome.value
+        kind = stream_type_of(value)
+        if kind is None:
+            iterable = hasattr(type(value), "__iter__") and not isinstance(value, _ONE_ITEM)
+            value = iter(value) if iterable and not _is_context_manager(value) else iter((value,))
+        loop = self.dispatcher.loop() if kind == "async_generator" else None
+        stream = PushStream(
+            request_id,
+            value,
+            request.count("credit", 2),
+            outcome.session_id,
+            outcome.python_module,
+            outcome.library,
+            loop,
+        )
+        stream.max_items = request.count("batch", CHUNK_ITEMS) or CHUNK_ITEMS
+        return stream
 
     def fail(self, request_id: int | None, exc: BaseException, context: dict[str, Any] | None = None) -> None:
         """Send an error: a reply when the request id is known, else a protocol error."""
@@ -131,3 +194,19 @@ def _escaped(error: dict[str, Any]) -> dict[str, Any]:
         key: ({k: text(v) for k, v in value.items()} if isinstance(value, dict) else text(value))
         for key, value in error.items()
     }
+
+
+def _close(stream: PushStream) -> None:
+    """Close a cancelled stream's generator (its ``finally`` runs)."""
+    try:
+        stream.close()
+    except Exception as exc:
+        log.error(f"closing a cancelled stream failed: {exc!r}")
+
+
+# Results a push stream sends as one item rather than iterating.
+_ONE_ITEM = (str, bytes, bytearray, memoryview, list, tuple, dict, set, frozenset)
+
+
+def _is_context_manager(value: Any) -> bool:
+    return hasattr(type(value), "__enter__") and hasattr(type(value), "__exit__")

@@ -92,45 +92,10 @@ class Transport:
             _enlarge_pipe(fd)
 
     def frames(self) -> Iterator[bytes | bytearray | Oversize]:
-        """Yield each incoming frame's payload until end of input."""
-        buf = bytearray()
-        pos = 0
-        read = os.read
-        while True:
-            while len(buf) - pos >= 4:
-                size = _HEADER.unpack_from(buf, pos)[0]
-                have = len(buf) - pos - 4
-                if size > self.max_frame_bytes:  # refuse at once, then read past it
-                    self.frames_in += 1
-                    yield Oversize(size, self.max_frame_bytes)
-                    skipped = min(size, have)
-                    pos += 4 + skipped
-                    if skipped < size and not self._skip(size - skipped):
-                        return
-                    continue
-                frame: bytes | bytearray
-                if have >= size:
-                    frame = bytes(memoryview(buf)[pos + 4 : pos + 4 + size])
-                    pos += 4 + size
-                elif size > _READ_SIZE:  # read the rest straight into its own buffer
-                    frame_buf = bytearray(size)
-                    frame_buf[:have] = memoryview(buf)[pos + 4 :]
-                    if not self._fill(memoryview(frame_buf)[have:]):
-                        return
-                    frame, pos = frame_buf, 0
-                    buf = bytearray()
-                else:
-                    break
-                self.frames_in += 1
-                self.bytes_in += size + 4
-                yield frame
-            if pos:
-                del buf[:pos]  # what is left is less than one frame
-                pos = 0
-            chunk = read(self.fd_in, _READ_SIZE)
-            if not chunk:
-                return
-            buf += chunk
+        """Yield each incoming frame until end of input (blocking reads)."""
+        reader = FrameReader(self)
+        while (batch := reader.read(block=True)) is not None:
+            yield from batch
 
     def write(self, payload: bytes) -> None:
         """Send one frame."""
@@ -164,7 +129,8 @@ class Transport:
         self.frames_out += 1
         self.bytes_out += size + 4
 
-    def _fill(self, view: memoryview) -> bool:
+    def fill(self, view: memoryview) -> bool:
+        """Read exactly enough to fill ``view``; False at end of input."""
         while len(view):
             got = os.readv(self.fd_in, [view])
             if not got:
@@ -172,13 +138,71 @@ class Transport:
             view = view[got:]
         return True
 
-    def _skip(self, count: int) -> bool:
-        while count:
-            got = len(os.read(self.fd_in, min(count, _READ_SIZE)))
-            if not got:
-                return False
-            count -= got
-        return True
+
+class FrameReader:
+    """Cuts frames out of the input; can also just take what has arrived.
+
+    ``read(block=False)`` returns the complete frames available now (maybe
+    none), so a server with work of its own (push streams) can check for
+    requests between chunks without waiting.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.buf = bytearray()
+        self.skip = 0  # bytes of a refused frame still to drop
+        self.poller = select.poll()
+        self.poller.register(transport.fd_in, select.POLLIN)
+
+    def read(self, block: bool) -> list[bytes | bytearray | Oversize] | None:
+        """Frames that are here (with ``block``, at least one); None at end of input."""
+        frames = self._cut()
+        while frames == []:
+            if not block and not self.poller.poll(0):
+                break
+            chunk = os.read(self.transport.fd_in, _READ_SIZE)
+            if not chunk:
+                return None
+            self.buf += chunk
+            frames = self._cut()
+        return frames
+
+    def _cut(self) -> list[bytes | bytearray | Oversize] | None:
+        """The complete frames in the buffer; None if input ended inside a big frame."""
+        transport, buf = self.transport, self.buf
+        frames: list[bytes | bytearray | Oversize] = []
+        pos = 0
+        if self.skip:
+            pos = min(self.skip, len(buf))
+            self.skip -= pos
+        while not self.skip and len(buf) - pos >= 4:
+            size = _HEADER.unpack_from(buf, pos)[0]
+            have = len(buf) - pos - 4
+            if size > transport.max_frame_bytes:  # refuse at once, then read past it
+                transport.frames_in += 1
+                frames.append(Oversize(size, transport.max_frame_bytes))
+                dropped = min(size, have)
+                pos += 4 + dropped
+                self.skip = size - dropped
+                continue
+            frame: bytes | bytearray
+            if have >= size:
+                frame = bytes(memoryview(buf)[pos + 4 : pos + 4 + size])
+                pos += 4 + size
+            elif size > _READ_SIZE:  # read the rest straight into its own buffer
+                frame = bytearray(size)
+                frame[:have] = memoryview(buf)[pos + 4 :]
+                if not transport.fill(memoryview(frame)[have:]):
+                    return None
+                pos = len(buf)
+            else:
+                break
+            transport.frames_in += 1
+            transport.bytes_in += size + 4
+            frames.append(frame)
+        if pos:
+            del buf[:pos]  # what is left is less than one frame
+        return frames
 
 
 def _writev_all(fd: int, parts: list[memoryview]) -> None:
