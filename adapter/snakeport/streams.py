@@ -92,6 +92,7 @@ class PushStream:
     __slots__ = (
         "async_loop",
         "credit",
+        "error",
         "iterator",
         "library",
         "max_items",
@@ -118,27 +119,36 @@ class PushStream:
         self.library = library
         self.async_loop = async_loop  # set for async generators
         self.max_items = CHUNK_ITEMS
+        self.error: BaseException | None = None  # raised after the items made before it went out
 
     def chunk(self) -> tuple[list[Any], bool]:
         """The next chunk and whether the stream ended with it; spends one credit.
 
-        A chunk closes at CHUNK_ITEMS items or after CHUNK_SECONDS.  Raises
-        what the iterator raises (the server then ends the stream with it).
+        A chunk closes at ``max_items`` items or after CHUNK_SECONDS.  If the
+        iterator raises after making some items, they go out first and the
+        error ends the stream with the next chunk (the server ends it).
         """
         self.credit -= 1
-        if self.async_loop is not None:
-            return self.async_loop.run_until_complete(
-                _collect_for(self.iterator, self.max_items, CHUNK_SECONDS)
-            )
+        if self.error is not None:
+            raise self.error
         items: list[Any] = []
-        append = items.append
-        deadline = time.perf_counter() + CHUNK_SECONDS
-        clock = time.perf_counter
-        for item in self.iterator:
-            append(item)
-            if len(items) >= self.max_items or clock() > deadline:
-                return items, False
-        return items, True
+        try:
+            if self.async_loop is not None:
+                collect = _collect_for(self.iterator, self.max_items, CHUNK_SECONDS, items)
+                return items, self.async_loop.run_until_complete(collect)
+            append = items.append
+            deadline = time.perf_counter() + CHUNK_SECONDS
+            clock = time.perf_counter
+            for item in self.iterator:
+                append(item)
+                if len(items) >= self.max_items or clock() > deadline:
+                    return items, False
+            return items, True
+        except BaseException as exc:
+            if not items:
+                raise
+            self.error = exc
+            return items, False
 
     def close(self) -> None:
         close = getattr(self.iterator, "aclose" if self.async_loop is not None else "close", None)
@@ -150,9 +160,8 @@ class PushStream:
             close()
 
 
-async def _collect_for(agen: Any, count: int, seconds: float) -> tuple[list[Any], bool]:
-    """Up to ``count`` items of an async generator within ``seconds``; and whether it ended."""
-    items: list[Any] = []
+async def _collect_for(agen: Any, count: int, seconds: float, items: list[Any]) -> bool:
+    """Append up to ``count`` items of an async generator within ``seconds``; True if it ended."""
     deadline = time.perf_counter() + seconds
     try:
         while len(items) < count:
@@ -160,5 +169,5 @@ async def _collect_for(agen: Any, count: int, seconds: float) -> tuple[list[Any]
             if time.perf_counter() > deadline:
                 break
     except StopAsyncIteration:
-        return items, True
-    return items, False
+        return True
+    return False

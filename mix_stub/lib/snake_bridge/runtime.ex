@@ -28,6 +28,8 @@ defmodule SnakeBridge.Runtime do
   @type error_reason :: Error.t() | :timeout
 
   @reserved [:kwargs, :idempotent, :__runtime__]
+  @stream_credit 2
+  @stream_batch 1024
 
   # -- calls -------------------------------------------------------------------
 
@@ -147,6 +149,32 @@ defmodule SnakeBridge.Runtime do
     end
   end
 
+  @doc """
+  Up to `max` items of a stream in one round trip: `{:ok, {items, done?}}`.
+
+  `unread: n` first puts the last `n` items of the previous batch back at the
+  front of the stream (items fetched but not consumed are never lost);
+  `max: 0` with `unread:` only puts back.
+  """
+  @spec stream_take(StreamRef.t(), non_neg_integer(), opts()) ::
+          {:ok, {list(), boolean()}} | {:error, error_reason()}
+  def stream_take(stream, max, opts \\ []) do
+    {unread, opts} = Keyword.pop(opts, :unread, 0)
+
+    payload = %{
+      "call_type" => "stream_take",
+      "stream_ref" => StreamRef.to_wire(stream),
+      "max" => max,
+      "unread" => unread,
+      "library" => stream.library
+    }
+
+    case request(payload, [], opts, stream) do
+      {:ok, %{"items" => items, "done" => done}} -> {:ok, {items, done}}
+      other -> other
+    end
+  end
+
   @doc "`len()` of an iterator; an error for generators."
   @spec stream_len(StreamRef.t(), opts()) :: {:ok, non_neg_integer()} | {:error, error_reason()}
   def stream_len(stream, opts \\ []) do
@@ -168,69 +196,102 @@ defmodule SnakeBridge.Runtime do
     stream_dynamic(module_name(module), to_string(function), args, opts, callback)
   end
 
-  @doc "As `stream/5`, for a module named by a string."
+  @doc """
+  As `stream/5`, for a module named by a string.
+
+  The adapter pushes the items in chunks; at most `credit` chunks (option
+  `__runtime__: [stream_credit: n]`, default 2) are in flight, so a slow
+  callback stalls the Python generator rather than filling memory.
+  """
   @spec stream_dynamic(String.t(), String.t(), args(), opts(), (term() -> any())) ::
           {:ok, :done} | {:error, error_reason()}
   def stream_dynamic(module_path, function, args, opts, callback) when is_function(callback, 1) do
-    timeout = stream_timeout(opts, module_path)
-    opts = put_runtime(opts, :session_id, session_id(opts, nil))
-    caller = self()
-    tag = make_ref()
+    {runtime, kwargs} = split_opts(opts)
+    pool = Keyword.get(runtime, :pool_name, :default)
+    session = Keyword.get(runtime, :session_id) || SessionManager.auto_session(pool)
+    credit = Keyword.get(runtime, :stream_credit, @stream_credit)
 
-    task =
-      Task.Supervisor.async_nolink(SnakeBridge.TaskSupervisor, fn ->
-        consume(module_path, function, args, opts, callback, &send(caller, {tag, &1}))
-      end)
+    payload = %{
+      "call_type" => "stream",
+      "python_module" => module_name(module_path),
+      "function" => to_string(function),
+      "args" => Types.encode(args),
+      "kwargs" => Types.encode(kwargs),
+      "session_id" => session,
+      "library" => library_of(%{"python_module" => module_path}),
+      "credit" => credit,
+      "batch" => Keyword.get(runtime, :stream_batch, @stream_batch)
+    }
 
-    case Task.yield(task, timeout) || Task.shutdown(task, :brutal_kill) do
-      {:ok, result} ->
-        flush(tag)
-        result
+    worker = Pool.worker(pool, session)
+    deadline = deadline(stream_timeout(opts, module_path))
 
-      {:exit, reason} ->
-        flush(tag)
-        {:error, Error.new("StreamError", "the stream consumer exited: #{inspect(reason)}")}
+    case Worker.open_stream(worker, payload) do
+      {:ok, id} -> receive_chunks(worker, id, pool, callback, deadline)
+      error -> error
+    end
+  end
 
-      nil ->
-        # The consumer is gone; close its generator in Python rather than leave it running.
-        receive do
-          {^tag, stream} -> release_ref(stream, opts)
-        after
-          0 -> :ok
+  defp receive_chunks(worker, id, pool, callback, deadline) do
+    receive do
+      {:snakebridge_chunk, ^id, items} ->
+        if feed(Types.decode(items, pool), callback, deadline) do
+          Worker.credit(worker, id, 1)
+          receive_chunks(worker, id, pool, callback, deadline)
+        else
+          cancel_stream(worker, id)
         end
 
-        {:error, :timeout}
-    end
-  end
-
-  defp consume(module_path, function, args, opts, callback, opened) do
-    case call(module_path, function, args, opts) do
-      {:ok, %StreamRef{} = stream} ->
-        opened.(stream)
-        Enum.each(stream, callback)
-        release_ref(stream, opts)
+      {:snakebridge_done, ^id, {:ok, _done}} ->
         {:ok, :done}
 
-      {:ok, %Ref{} = ref} ->
-        Enum.each(ref, callback)
-        {:ok, :done}
-
-      {:ok, value} ->
-        callback.(value)
-        {:ok, :done}
-
-      {:error, _} = error ->
+      {:snakebridge_done, ^id, {:error, _} = error} ->
         error
+    after
+      remaining(deadline) -> cancel_stream(worker, id)
     end
   end
 
-  defp flush(tag) do
+  # Each item to the callback while time remains; false once the deadline passed.
+  defp feed([], _callback, _deadline), do: true
+
+  defp feed([item | rest], callback, deadline) do
+    if past?(deadline) do
+      false
+    else
+      callback.(item)
+      feed(rest, callback, deadline)
+    end
+  end
+
+  # The stream ran out of time: Python closes the generator; drop what is in flight.
+  defp cancel_stream(worker, id) do
+    Worker.cancel(worker, id)
+
     receive do
-      {^tag, _} -> :ok
+      {:snakebridge_done, ^id, _} -> :ok
+    after
+      5_000 -> :ok
+    end
+
+    flush_chunks(id)
+    {:error, :timeout}
+  end
+
+  defp flush_chunks(id) do
+    receive do
+      {:snakebridge_chunk, ^id, _} -> flush_chunks(id)
     after
       0 -> :ok
     end
   end
+
+  defp deadline(:infinity), do: :infinity
+  defp deadline(ms), do: System.monotonic_time(:millisecond) + ms
+  defp past?(:infinity), do: false
+  defp past?(deadline), do: System.monotonic_time(:millisecond) >= deadline
+  defp remaining(:infinity), do: :infinity
+  defp remaining(deadline), do: max(deadline - System.monotonic_time(:millisecond), 0)
 
   # -- refs and sessions -----------------------------------------------------------
 
@@ -299,11 +360,6 @@ defmodule SnakeBridge.Runtime do
 
   defp put_runtime(opts, key, value) do
     Keyword.update(opts, :__runtime__, [{key, value}], &Keyword.put(&1, key, value))
-  end
-
-  defp session_id(opts, owner) do
-    (opts[:__runtime__] || [])[:session_id] || owner_session(owner) ||
-      SessionManager.auto_session((opts[:__runtime__] || [])[:pool_name] || :default)
   end
 
   defp owner_pool(%{pool_name: pool}), do: pool

@@ -2,9 +2,11 @@ defmodule SnakeBridge.StreamRef do
   @moduledoc """
   A Python generator or iterator, consumed lazily from Elixir.
 
-  `Enumerable`: `reduce` pulls items from the adapter (`stream_next`) only as
-  the enumeration asks for them, so `Enum.take(counter, 10)` then
-  `Enum.take(counter, 5)` on `itertools.count(1)` gives 1..10 then 11..15;
+  `Enumerable`: `reduce` pulls items from the adapter in batches that grow
+  (1, 2, 4, ... up to `config :snakebridge, stream_batch_max:`, default
+  4096), and items fetched but not consumed are put back in Python when the
+  reduction halts, so `Enum.take(counter, 10)` then `Enum.take(counter, 5)`
+  on `itertools.count(1)` gives 1..10 then 11..15;
   `count` is `{:error, __MODULE__}` for generators (their length is unknown)
   and Python's `__len__` for other iterators; `member?` and `slice` are
   `{:error, __MODULE__}`, so `Enum` falls back to reducing.
@@ -71,15 +73,33 @@ defimpl Enumerable, for: SnakeBridge.StreamRef do
   def member?(_stream, _value), do: {:error, __MODULE__}
   def slice(_stream), do: {:error, __MODULE__}
 
-  def reduce(_stream, {:halt, acc}, _fun), do: {:halted, acc}
-  def reduce(stream, {:suspend, acc}, fun), do: {:suspended, acc, &reduce(stream, &1, fun)}
+  # Batches grow 1, 2, 4, ... up to the cap, so Enum.take(s, 1) costs one
+  # small round trip and Enum.to_list of a million items few.  Items fetched
+  # but not consumed when the reduction halts are put back in Python.
+  def reduce(stream, acc, fun), do: pull(stream, [], 1, false, acc, fun)
 
-  def reduce(stream, {:cont, acc}, fun) do
-    case Runtime.stream_next(stream) do
-      {:ok, item} -> reduce(stream, fun.(item, acc), fun)
-      {:error, :stop_iteration} -> {:done, acc}
+  defp pull(stream, buffer, _size, _done, {:halt, acc}, _fun) do
+    if buffer != [], do: Runtime.stream_take(stream, 0, unread: length(buffer))
+    {:halted, acc}
+  end
+
+  defp pull(stream, buffer, size, done, {:suspend, acc}, fun) do
+    {:suspended, acc, &pull(stream, buffer, size, done, &1, fun)}
+  end
+
+  defp pull(stream, [item | rest], size, done, {:cont, acc}, fun) do
+    pull(stream, rest, size, done, fun.(item, acc), fun)
+  end
+
+  defp pull(_stream, [], _size, true, {:cont, acc}, _fun), do: {:done, acc}
+
+  defp pull(stream, [], size, false, {:cont, acc}, fun) do
+    case Runtime.stream_take(stream, size) do
+      {:ok, {items, done}} -> pull(stream, items, min(size * 2, batch_cap()), done, {:cont, acc}, fun)
       {:error, error} when is_exception(error) -> raise error
       {:error, other} -> raise SnakeBridge.Error.new("StreamError", inspect(other))
     end
   end
+
+  defp batch_cap, do: Application.get_env(:snakebridge, :stream_batch_max, 4096)
 end

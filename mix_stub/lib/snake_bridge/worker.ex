@@ -65,6 +65,27 @@ defmodule SnakeBridge.Worker do
       {:error, Error.new("WorkerDown", "the SnakeBridge worker exited before replying: #{inspect(reason)}")}
   end
 
+  @doc """
+  Start a push stream: `payload` is a `"stream"` request.  The caller then
+  receives `{:snakebridge_chunk, id, items}` messages (at most as many
+  chunks as it granted credit for) and finally `{:snakebridge_done, id,
+  result}`.  A caller that exits cancels its stream.
+  """
+  @spec open_stream(pid(), map()) :: {:ok, non_neg_integer()} | {:error, Error.t()}
+  def open_stream(worker, payload) do
+    GenServer.call(worker, {:open_stream, payload, self()}, :infinity)
+  catch
+    :exit, reason -> {:error, Error.new("WorkerDown", "the SnakeBridge worker exited: #{inspect(reason)}")}
+  end
+
+  @doc "Allow push stream `id` to send `n` more chunks."
+  @spec credit(pid(), non_neg_integer(), pos_integer()) :: :ok
+  def credit(worker, id, n), do: GenServer.cast(worker, {:port_frame, {:credit, id, n}})
+
+  @doc "Cancel push stream `id`: Python closes its generator."
+  @spec cancel(pid(), non_neg_integer()) :: :ok
+  def cancel(worker, id), do: GenServer.cast(worker, {:port_frame, {:cancel, id}})
+
   @doc "Python's `{:ready, info}` map for this worker (pid, version, ...)."
   @spec info(pid()) :: map()
   def info(worker), do: GenServer.call(worker, :info)
@@ -115,13 +136,30 @@ defmodule SnakeBridge.Worker do
     {:noreply, %{state | next_id: id + 1, pending: pending}}
   end
 
+  def handle_call({:open_stream, payload, caller}, _from, state) do
+    id = state.next_id
+    Port.command(state.port, :erlang.term_to_binary({:call, id, payload}))
+    monitor = Process.monitor(caller)
+    pending = Map.put(state.pending, id, {:push, caller, monitor})
+    {:reply, {:ok, id}, %{state | next_id: id + 1, pending: pending}}
+  end
+
   def handle_call(:info, _from, state), do: {:reply, state.info, state}
+
+  @impl true
+  def handle_cast({:port_frame, frame}, state) do
+    Port.command(state.port, :erlang.term_to_binary(frame))
+    {:noreply, state}
+  end
 
   @impl true
   def handle_info({port, {:data, bin}}, %{port: port} = state) do
     case decode(bin) do
       {:ok, {:reply, id, result}} ->
         {:noreply, answer(state, id, result(result, state))}
+
+      {:ok, {:chunk, id, items}} ->
+        {:noreply, chunk(state, id, items)}
 
       {:ok, {:protocol_error, error}} ->
         log_protocol_error(error, state)
@@ -146,6 +184,16 @@ defmodule SnakeBridge.Worker do
     end
   end
 
+  def handle_info({:DOWN, monitor, :process, _pid, _reason}, state) do
+    cancelled =
+      for {id, {:push, _caller, ^monitor}} <- state.pending do
+        Port.command(state.port, :erlang.term_to_binary({:cancel, id}))
+        id
+      end
+
+    {:noreply, %{state | pending: Map.drop(state.pending, cancelled)}}
+  end
+
   def handle_info({port, {:exit_status, status}}, %{port: port} = state) do
     {:stop, {:python_exited, status}, state}
   end
@@ -163,9 +211,15 @@ defmodule SnakeBridge.Worker do
           "stopped (#{inspect(reason)}); it is being restarted and the refs it held are gone"
       )
 
-    for {_id, {from, timer}} <- state.pending do
-      if timer, do: Process.cancel_timer(timer)
-      GenServer.reply(from, {:error, error})
+    for {id, pending} <- state.pending do
+      case pending do
+        {:push, caller, _monitor} ->
+          send(caller, {:snakebridge_done, id, {:error, error}})
+
+        {from, timer} ->
+          if timer, do: Process.cancel_timer(timer)
+          GenServer.reply(from, {:error, error})
+      end
     end
 
     if Port.info(state.port) != nil, do: Port.close(state.port)
@@ -193,11 +247,25 @@ defmodule SnakeBridge.Worker do
       {nil, _} ->
         state
 
+      {{:push, caller, monitor}, pending} ->
+        Process.demonitor(monitor, [:flush])
+        send(caller, {:snakebridge_done, id, reply})
+        %{state | pending: pending}
+
       {{from, timer}, pending} ->
         if timer, do: Process.cancel_timer(timer)
         GenServer.reply(from, reply)
         %{state | pending: pending}
     end
+  end
+
+  defp chunk(state, id, items) do
+    case state.pending do
+      %{^id => {:push, caller, _monitor}} -> send(caller, {:snakebridge_chunk, id, items})
+      _ -> :ok
+    end
+
+    state
   end
 
   defp result({:ok, value}, _state), do: {:ok, value}

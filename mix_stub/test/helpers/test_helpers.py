@@ -106,3 +106,40 @@ __snakebridge_helpers__.update({
     "test.unknown_atom": unknown_atom,
     "test.python_types": python_types,
 })
+
+
+PRODUCED = {"count": 0}
+
+
+def tracked(n):
+    """Counts how far it has run, so a test can see how far ahead of its consumer it got."""
+    PRODUCED["count"] = 0
+    for i in range(n):
+        PRODUCED["count"] += 1
+        yield i
+
+
+def produced():
+    return PRODUCED["count"]
+
+
+def failing(n):
+    yield from range(n)
+    raise ValueError(f"failed after {n} items")
+
+
+async def agen(n):
+    import asyncio
+    for i in range(n):
+        await asyncio.sleep(0)
+        yield i
+
+
+async def async_add(a, b):
+    import asyncio
+    await asyncio.sleep(0.01)
+    return a + b
+
+
+def blobs(n, size):
+    return (bytes([i % 256]) * size for i in range(n))
