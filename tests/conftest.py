@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from snakeport import etf
-from snakeport.terms import FrozenMap, Fun, ImproperList
+from snakeport.terms import Atom, FrozenMap, Fun, ImproperList
+
+from .harness import FramedProcess
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -63,3 +69,52 @@ def assert_same(actual: Any, expected: Any, path: str = "", after_beam: bool = F
         assert_same(actual.tail, expected.tail, path + ".tail", after_beam)
     else:
         assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+
+
+# -- the adapter through pipes ------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+LAUNCHER = ROOT / "priv" / "python" / "snakeport_adapter.py"
+FIXTURES = Path(__file__).parent / "pyfixtures"
+CALL = Atom("call")
+
+
+class Adapter:
+    """A running adapter and a numbered-request helper."""
+
+    def __init__(self, *options: str, env: dict[str, str] | None = None) -> None:
+        environment = dict(os.environ, PYTHONPATH=str(FIXTURES), **(env or {}))
+        self.process = FramedProcess([sys.executable, str(LAUNCHER), *options], env=environment)
+        self.ids = itertools.count(1)
+        self.ready = self.process.recv()
+
+    def call(self, timeout: float = 10.0, **request: Any) -> tuple[str, Any]:
+        """Send one request; return ("ok", value) or ("error", error map)."""
+        request_id = next(self.ids)
+        self.process.send((CALL, request_id, request))
+        tag, got_id, (status, value) = self.process.recv(timeout)
+        assert (tag, got_id) == ("reply", request_id)
+        return str(status), value
+
+    def ok(self, **request: Any) -> Any:
+        status, value = self.call(**request)
+        assert status == "ok", value
+        return value
+
+    def error(self, **request: Any) -> dict[str, Any]:
+        status, value = self.call(**request)
+        assert status == "error", value
+        return value  # type: ignore[no-any-return]
+
+    def fx(self, function: str, *args: Any, **kwargs: Any) -> Any:
+        return self.ok(python_module="sp_fixtures", function=function, args=list(args), kwargs=kwargs)
+
+    def close(self) -> int | None:
+        return self.process.close()
+
+
+@pytest.fixture
+def adapter() -> Iterator[Adapter]:
+    running = Adapter()
+    yield running
+    assert running.close() == 0

@@ -52,17 +52,17 @@ def take(
     del entry.pushback[:count]
     wanted = count - len(items)
     if wanted and entry.obj is not None:
+        fresh: list[Any] = []  # filled in place, so items made before an exception survive it
         try:
             if entry.stream_type == "async_generator":
-                fresh = loop().run_until_complete(_collect(entry.obj, wanted))
+                loop().run_until_complete(_collect(entry.obj, wanted, fresh))
             else:
-                fresh = list(islice(entry.obj, wanted))
+                fresh.extend(islice(entry.obj, wanted))
         except BaseException as exc:  # the generator failed: after what it had produced, if anything
-            if not items:
+            if not items and not fresh:
                 _finish(entry)
                 raise
             entry.error = exc
-            fresh = []
         items += fresh
         if len(fresh) < wanted and entry.error is None:
             _finish(entry)
@@ -76,14 +76,12 @@ def _finish(entry: Entry) -> None:
     entry.exhausted = True
 
 
-async def _collect(agen: Any, count: int) -> list[Any]:
-    items: list[Any] = []
+async def _collect(agen: Any, count: int, items: list[Any]) -> None:
     try:
         while len(items) < count:
             items.append(await agen.__anext__())
     except StopAsyncIteration:
         pass
-    return items
 
 
 class PushStream:

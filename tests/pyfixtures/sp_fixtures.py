@@ -130,3 +130,14 @@ class Box:
         @staticmethod
         def make(value: Any) -> str:
             return f"inner {value}"
+
+
+def failing(n: int) -> Any:
+    yield from range(n)
+    raise ValueError(f"failed after {n} items")
+
+
+async def agen(n: int) -> Any:
+    for i in range(n):
+        await asyncio.sleep(0)
+        yield i
