@@ -12,8 +12,16 @@ defmodule ClientBench do
 
   def run(label) do
     python = SnakeBridge.Config.python()
-    add = %{"call_type" => "call", "python_module" => "operator", "function" => "add", "args" => [1, 2],
-            "kwargs" => %{}, "session_id" => "bench"}
+
+    add = %{
+      "call_type" => "call",
+      "python_module" => "operator",
+      "function" => "add",
+      "args" => [1, 2],
+      "kwargs" => %{},
+      "session_id" => "bench"
+    }
+
     raw = fn -> bare(python, [Path.join(@root, "bench/raw_echo.py")], add, false) end
     adapter = fn -> bare(python, [SnakeBridge.Config.adapter_path()], add, true) end
 
@@ -72,7 +80,9 @@ defmodule ClientBench do
     t0 = System.monotonic_time()
 
     1..callers
-    |> Enum.map(fn _ -> Task.async(fn -> for _ <- 1..per, do: {:ok, 3} = SnakeBridge.call("operator", "add", [1, 2]) end) end)
+    |> Enum.map(fn _ ->
+      Task.async(fn -> for _ <- 1..per, do: {:ok, 3} = SnakeBridge.call("operator", "add", [1, 2]) end)
+    end)
     |> Enum.each(&Task.await(&1, :infinity))
 
     per * callers / seconds_since(t0)
@@ -84,9 +94,13 @@ defmodule ClientBench do
     n / seconds_since(t0)
   end
 
-  defp seconds_since(t0), do: System.convert_time_unit(System.monotonic_time() - t0, :native, :microsecond) / 1.0e6
+  defp seconds_since(t0),
+    do: System.convert_time_unit(System.monotonic_time() - t0, :native, :microsecond) / 1.0e6
+
   defp ratio(base, value), do: :erlang.float_to_binary(base / value, decimals: 2)
-  defp fmt(value), do: value |> round() |> Integer.to_string() |> String.replace(~r/(\d)(?=(\d{3})+$)/, "\\1,")
+
+  defp fmt(value),
+    do: value |> round() |> Integer.to_string() |> String.replace(~r/(\d)(?=(\d{3})+$)/, "\\1,")
 end
 
 ClientBench.run(System.get_env("BENCH_LABEL", "run"))
