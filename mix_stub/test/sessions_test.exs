@@ -1,6 +1,7 @@
 defmodule SnakeBridge.SessionsTest do
   @moduledoc "Sessions, release, auto-sessions, workers, pools, timeouts."
   use ExUnit.Case
+  import SnakeBridge.TestSupport
 
   alias SnakeBridge.{Error, Ref, Runtime}
 
@@ -106,13 +107,5 @@ defmodule SnakeBridge.SessionsTest do
       |> Enum.map(fn {:ok, {:ok, value}} -> value end)
 
     assert results == Enum.map(1..50, &(&1 * 2))
-  end
-
-  defp assert_eventually(check, tries \\ 100) do
-    cond do
-      check.() -> :ok
-      tries == 0 -> flunk("condition never became true")
-      true -> Process.sleep(50) && assert_eventually(check, tries - 1)
-    end
   end
 end

@@ -1,6 +1,7 @@
 defmodule SnakeBridge.StreamingGuideTest do
   @moduledoc "The examples of SnakeBridge's STREAMING_GUIDE.md, as written."
   use ExUnit.Case
+  import SnakeBridge.TestSupport
 
   alias SnakeBridge.StreamRef
 
@@ -127,13 +128,5 @@ defmodule SnakeBridge.StreamingGuideTest do
     assert SnakeBridge.Runtime.stream_next(stream) == {:ok, 1}
     assert SnakeBridge.Runtime.stream_next(stream) == {:error, :stop_iteration}
     assert SnakeBridge.Runtime.stream_next(stream) == {:error, :stop_iteration}
-  end
-
-  defp assert_eventually(check, tries \\ 50) do
-    cond do
-      check.() -> :ok
-      tries == 0 -> flunk("condition never became true")
-      true -> Process.sleep(50) && assert_eventually(check, tries - 1)
-    end
   end
 end
