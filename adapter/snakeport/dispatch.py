@@ -27,6 +27,28 @@ __all__ = ["CALL_TYPES", "STOP_ITERATION", "Dispatcher", "Outcome", "RefHandle",
 
 STOP_ITERATION = {"__type__": "stop_iteration"}
 
+# call_type -> the Dispatcher method that runs it
+_HANDLERS = {
+    "call": "_call",
+    "function": "_call",
+    "dynamic": "_call",
+    "class": "_class",
+    "method": "_method",
+    "get_attr": "_get_attr",
+    "set_attr": "_set_attr",
+    "module_attr": "_module_attr",
+    "helper": "_helper",
+    "stream_next": "_stream_next",
+    "stream_take": "_stream_take",
+    "stream": "_stream",
+    "stream_len": "_stream_len",
+    "release_ref": "_release_ref",
+    "release_session": "_release_session",
+    "ping": "_ping",
+    "stats": "_stats_call",
+}
+CALL_TYPES = tuple(sorted(_HANDLERS))
+
 
 class RefHandle:
     """A ref or stream ref named in a request, not yet looked up."""
@@ -176,23 +198,7 @@ class Dispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._modules: dict[str, Any] = {}
         self._handlers: dict[str, Callable[[Request, list[RefHandle]], Outcome]] = {
-            "call": self._call,
-            "function": self._call,
-            "dynamic": self._call,
-            "class": self._class,
-            "method": self._method,
-            "get_attr": self._get_attr,
-            "set_attr": self._set_attr,
-            "module_attr": self._module_attr,
-            "helper": self._helper,
-            "stream_next": self._stream_next,
-            "stream_take": self._stream_take,
-            "stream": self._stream,
-            "stream_len": self._stream_len,
-            "release_ref": self._release_ref,
-            "release_session": self._release_session,
-            "ping": self._ping,
-            "stats": self._stats_call,
+            call_type: getattr(self, method) for call_type, method in _HANDLERS.items()
         }
 
     # -- entry point -------------------------------------------------------
@@ -200,7 +206,7 @@ class Dispatcher:
     def run(self, request: Request, handles: list[RefHandle]) -> Outcome:
         handler = self._handlers.get(request.call_type)
         if handler is None:
-            known = ", ".join(sorted(self._handlers))
+            known = ", ".join(CALL_TYPES)
             raise ProtocolError(f"unknown call_type {request.call_type!r}; known: {known}")
         return handler(request, handles)
 
@@ -359,9 +365,6 @@ class Dispatcher:
         if self._stats is not None:
             stats.update(self._stats())
         return self.outcome(request, stats, "", "")
-
-
-CALL_TYPES = tuple(sorted(Dispatcher(Registry())._handlers))
 
 
 def _allowed(name: str, patterns: tuple[str, ...]) -> bool:

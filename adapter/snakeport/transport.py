@@ -15,7 +15,6 @@ import os
 import select
 import struct
 import sys
-from collections.abc import Iterator
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -90,12 +89,6 @@ class Transport:
         self.frames_in = self.frames_out = self.bytes_in = self.bytes_out = 0
         for fd in (fd_in, fd_out):
             _enlarge_pipe(fd)
-
-    def frames(self) -> Iterator[bytes | bytearray | Oversize]:
-        """Yield each incoming frame until end of input (blocking reads)."""
-        reader = FrameReader(self)
-        while (batch := reader.read(block=True)) is not None:
-            yield from batch
 
     def write(self, payload: bytes) -> None:
         """Send one frame."""

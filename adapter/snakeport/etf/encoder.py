@@ -262,9 +262,6 @@ def _other(obj: Any, append: Callable[[Any], None], default: Callable[[Any], Any
     if isinstance(obj, ImproperList):
         append(_HEAD_BI(T.LIST, len(obj.elements)))
         return chain(obj.elements, (obj.tail,))
-    if isinstance(obj, bool):
-        append(_TRUE if obj else _FALSE)
-        return _DONE
     if isinstance(obj, int):
         return iter((int(obj),))
     if isinstance(obj, float):

@@ -32,6 +32,11 @@ defmodule SnakeBridge.Error do
     }
   end
 
+  @doc "Raise a failed call's reason: an exception as it is, anything else as a StreamError."
+  @spec raise!(term()) :: no_return()
+  def raise!(reason) when is_exception(reason), do: raise(reason)
+  def raise!(reason), do: raise(new("StreamError", inspect(reason)))
+
   @impl true
   def message(%__MODULE__{python_type: type, message: message}), do: "#{type}: #{message}"
 end

@@ -78,8 +78,7 @@ defimpl Enumerable, for: SnakeBridge.Ref do
     case Runtime.call_method(ref, "__iter__", []) do
       {:ok, %SnakeBridge.StreamRef{} = stream} -> Enumerable.reduce(stream, acc, fun)
       {:ok, other} -> Enumerable.reduce(List.wrap(other), acc, fun)
-      {:error, error} when is_exception(error) -> raise error
-      {:error, other} -> raise SnakeBridge.Error.new("StreamError", inspect(other))
+      {:error, reason} -> SnakeBridge.Error.raise!(reason)
     end
   end
 end

@@ -96,8 +96,7 @@ defimpl Enumerable, for: SnakeBridge.StreamRef do
   defp pull(stream, [], size, false, {:cont, acc}, fun) do
     case Runtime.stream_take(stream, size) do
       {:ok, {items, done}} -> pull(stream, items, min(size * 2, batch_cap()), done, {:cont, acc}, fun)
-      {:error, error} when is_exception(error) -> raise error
-      {:error, other} -> raise SnakeBridge.Error.new("StreamError", inspect(other))
+      {:error, reason} -> SnakeBridge.Error.raise!(reason)
     end
   end
 
