@@ -1,5 +1,15 @@
-"""SnakePort: Python for Elixir and Erlang over a Port, speaking the BEAM's own term format."""
+"""SnakePort: Python for Elixir and Erlang over a Port, speaking the BEAM's own term format.
+
+Inside the adapter, Python code can reach the BEAM that called it: an Elixir
+fun passed as an argument is callable, and ``snakeport.send(pid, term)``
+sends a message to a process whose pid it was given.
+"""
 
 from __future__ import annotations
 
+from .callbacks import send
+from .errors import ElixirError, ProcessNotAliveError
+from .terms import Atom
+
 __version__ = "0.1.0"
+__all__ = ["Atom", "ElixirError", "ProcessNotAliveError", "__version__", "send"]

@@ -232,6 +232,14 @@ class Dispatcher:
     def resolve(self, request: Request, handle: RefHandle) -> Entry:
         return self.registry.get(request.session_id, handle.session_id, handle.ref_id)
 
+    def resolve_all(self, value: Any) -> Any:
+        """``value`` with every RefHandle replaced by its object, each looked up in its own session.
+
+        For values the BEAM sends back (a callback's result), which may hold
+        refs from any session the client used.
+        """
+        return _replace_handles(value, lambda h: self.registry.get(h.session_id, h.session_id, h.ref_id).obj)
+
     def call_args(self, request: Request, handles: list[RefHandle]) -> tuple[list[Any], dict[str, Any]]:
         args, kwargs = request.args(), request.kwargs()
         if handles:

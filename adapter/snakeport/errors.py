@@ -13,10 +13,13 @@ if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it h
 
 __all__ = [
     "AdapterError",
+    "BeamGoneError",
     "Cancelled",
+    "ElixirError",
     "HelperLoadError",
     "HelperNotFoundError",
     "ModuleNotAllowedError",
+    "ProcessNotAliveError",
     "ProtocolError",
     "RefEvictedError",
     "RefNotFoundError",
@@ -74,3 +77,25 @@ def error_map(exc: BaseException, context: dict[str, Any]) -> dict[str, Any]:
         "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
         "context": context,
     }
+
+
+class ElixirError(Exception):
+    """An Elixir fun called from Python failed: it raised, exited, threw or timed out.
+
+    ``kind`` is ``"error"``, ``"exit"``, ``"throw"`` or ``"timeout"``;
+    ``elixir_type`` the exception module (``"ArithmeticError"``) when there is one.
+    """
+
+    def __init__(self, message: str, kind: str = "error", elixir_type: str | None = None) -> None:
+        super().__init__(f"({elixir_type or kind}) {message}")
+        self.message = message
+        self.kind = kind
+        self.elixir_type = elixir_type
+
+
+class ProcessNotAliveError(AdapterError):
+    """``snakeport.send`` to a BEAM process the worker found dead."""
+
+
+class BeamGoneError(AdapterError):
+    """The BEAM closed the port while Python waited for a callback's reply."""

@@ -8,7 +8,7 @@ answered).  The builders return the terms to encode for outgoing frames.
 
 from __future__ import annotations
 
-from .terms import Atom
+from .terms import Atom, Pid
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -21,6 +21,8 @@ __all__ = [
     "Cancel",
     "Credit",
     "EnvelopeError",
+    "SendFailed",
+    "is_send_failed",
     "parse",
     "protocol_error",
     "ready",
@@ -97,7 +99,25 @@ class CallbackReply(_Message):
         self.value = value
 
 
-Message = Call | Cancel | Credit | CallbackReply
+class SendFailed(_Message):
+    """``{:send_failed, Pid, Reason}``: the worker could not deliver a ``{:send, ...}`` to ``Pid``."""
+
+    __slots__ = ("pid", "reason")
+
+    def __init__(self, pid: Pid, reason: str) -> None:
+        self.pid = pid
+        self.reason = reason
+
+
+Message = Call | Cancel | Credit | CallbackReply | SendFailed
+
+# How the BEAM encodes the tag of {:send_failed, _, _}: UTF-8 small atom (OTP 26+) or latin-1 atom.
+_SEND_FAILED_HEADS = (b"\x83h\x03w\x0bsend_failed", b"\x83h\x03d\x00\x0bsend_failed")
+
+
+def is_send_failed(frame: bytes | bytearray) -> bool:
+    """Whether ``frame`` is a send_failed notice, told from its first bytes without decoding."""
+    return frame.startswith(_SEND_FAILED_HEADS)
 
 
 class EnvelopeError(Exception):
@@ -132,7 +152,12 @@ def parse(term: Any) -> Message:
         result = term[2]
         if type(result) is tuple and len(result) == 2 and result[0] in ("ok", "error"):
             return CallbackReply(request_id, result[0] == "ok", result[1])
-    known = "{:call, Id, Request}, {:cancel, Id}, {:credit, Id, N}, {:callback_reply, CbId, Result}"
+    if tag == "send_failed" and size == 3 and type(term[1]) is Pid:
+        return SendFailed(term[1], term[2] if isinstance(term[2], str) else repr(term[2]))
+    known = (
+        "{:call, Id, Request}, {:cancel, Id}, {:credit, Id, N}, {:callback_reply, CbId, Result}, "
+        "{:send_failed, Pid, Reason}"
+    )
     raise EnvelopeError(f"unknown or malformed envelope {_brief(term)}; expected one of {known}", None)
 
 

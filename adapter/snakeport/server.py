@@ -4,23 +4,33 @@ Single-threaded: each frame is decoded, dispatched and answered in turn on
 the main thread (where numpy, torch and GUI toolkits expect to be called).
 A failure in one request becomes that request's error reply; a frame that
 cannot be read becomes a ``{:protocol_error, ...}``; neither ends the loop.
+
+Re-entrant: when user code calls an Elixir fun, the server sends
+``{:callback, ...}`` and goes on taking frames from the same inbox, in
+order, until the callback's reply arrives; requests that come meanwhile
+(from the fun itself or from other callers) are served one level deeper.
 """
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
+from collections import deque
 
-from . import __version__, etf, log, protocol
+from . import __version__, callbacks, etf, log, protocol
+from .callbacks import CallbackTable
 from .dispatch import CALL_TYPES, Dispatcher, Outcome, RefHandle, Request, ref_hook
-from .errors import Cancelled, ProtocolError, error_map
+from .errors import BeamGoneError, Cancelled, ProtocolError, error_map
 from .frames import Recorder
 from .serialize import ResultEncoder, stream_type_of
 from .streams import CHUNK_ITEMS, PushStream
-from .terms import Atom
+from .terms import Atom, Fun, Pid
 from .transport import FrameReader, Oversize, Transport
 
 CHUNK = Atom("chunk")
+CALLBACK = Atom("callback")
+SEND = Atom("send")
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -44,6 +54,16 @@ class Server:
         self.encoder = encoder
         self.recorder = recorder
         self.pushing: dict[int, PushStream] = {}  # request id -> running push stream
+        self.reader = FrameReader(transport)
+        self.reply_handles: dict[int, list[RefHandle]] = {}  # callback id -> refs in its reply
+        self.inbox: deque[bytes | bytearray | Oversize] = deque()  # read, not yet handled
+        self.ended = False  # the input has ended
+        self.callbacks = CallbackTable()
+        # The requests running now, innermost last: (id, where refs made for it live).
+        self.running: list[tuple[int, tuple[str, str, str]]] = []
+        self.cancelled: set[int] = set()  # running requests the client cancelled
+        self.main_thread = _thread.get_ident()
+        self.write_lock = _thread.allocate_lock()
 
     def ready_info(self) -> dict[str, Any]:
         return {
@@ -58,11 +78,39 @@ class Server:
     def serve(self) -> None:
         """Answer frames until the input ends; push stream chunks go out between them."""
         self.send([etf.encode(protocol.ready(self.ready_info()))])
-        read = FrameReader(self.transport).read
-        while (frames := read(block=not self._has_credit())) is not None:
-            for frame in frames:
-                self.handle(frame)
+        callbacks.install(self)
+        try:
+            while self.turn():
+                pass
+        finally:
+            callbacks.install(None)
+
+    def turn(self) -> bool:
+        """Handle the next frame (reading, and waiting if idle, when none is here); False at the end."""
+        if not self.inbox and not self.fill(block=not self._has_credit()):
+            return False
+        if self.inbox:
+            self.handle(self.inbox.popleft())
+        if not self.inbox:
             self.pump()
+        return True
+
+    def fill(self, block: bool) -> bool:
+        """Move the frames that have arrived into the inbox; False once the input has ended.
+
+        A ``{:send_failed, ...}`` notice is taken out at once: it concerns
+        whatever code sends to that pid next, not the order of requests.
+        """
+        frames = None if self.ended else self.reader.read(block)
+        if frames is None:
+            self.ended = True
+            return False
+        for frame in frames:
+            if isinstance(frame, Oversize) or not protocol.is_send_failed(frame):
+                self.inbox.append(frame)
+            else:
+                self.handle(frame)
+        return True
 
     def _has_credit(self) -> bool:
         return any(stream.credit > 0 for stream in self.pushing.values())
@@ -70,9 +118,13 @@ class Server:
     def pump(self) -> None:
         """One chunk for every push stream that has credit (then requests get a turn)."""
         for stream in [s for s in self.pushing.values() if s.credit > 0]:
+            where = (stream.session_id, stream.python_module, stream.library)
+            self.running.append((stream.request_id, where))
             try:
-                items, ended = stream.chunk()
-                where = (stream.session_id, stream.python_module, stream.library)
+                try:
+                    items, ended = stream.chunk()
+                finally:
+                    self.running.pop()
                 self.send(self.encoder.encode((CHUNK, stream.request_id, items), *where))
             except BaseException as exc:  # the generator failed: after the chunks it made
                 del self.pushing[stream.request_id]
@@ -117,16 +169,28 @@ class Server:
             if stream is not None:
                 self.fail(message.id, Cancelled(f"push stream {message.id} cancelled by the client"))
                 _close(stream)
-        else:
+            elif any(request_id == message.id for request_id, _ in self.running):
+                self.cancelled.add(message.id)  # raised where it waits for a callback
+        elif isinstance(message, protocol.SendFailed):
+            self.callbacks.dead[message.pid] = message.reason
+        elif not self.callbacks.answer(message.id, message.ok, message.value):
             self.fail(None, ProtocolError(f"callback reply for id {message.id}, but no callback is waiting"))
-        # A cancel or credit for a request that is not a running push stream
-        # is ignored: other requests run to their end before the next frame.
+        elif handles and message.id in self.callbacks.waiting:
+            self.reply_handles[message.id] = handles  # resolved where the callback waits
+        # A cancel or credit for a request that is neither a push stream nor
+        # waiting for a callback is ignored: a running Python call cannot be
+        # interrupted, and a finished one has nothing to cancel.
 
     def call(self, call: protocol.Call, handles: list[RefHandle]) -> None:
         request: Request | None = None
         try:
             request = Request(call.request)
-            outcome = self.dispatcher.run(request, handles)
+            self.running.append((call.id, _where(request)))
+            try:
+                outcome = self.dispatcher.run(request, handles)
+            finally:
+                self.running.pop()
+                self.cancelled.discard(call.id)
             if outcome.push:
                 self.pushing[call.id] = self._push_stream(call.id, request, outcome)
                 return
@@ -163,6 +227,35 @@ class Server:
         stream.max_items = request.count("batch", CHUNK_ITEMS) or CHUNK_ITEMS
         return stream
 
+    def run_callback(self, fun: Fun, args: tuple[Any, ...]) -> Any:
+        """Have the BEAM run ``fun(*args)``; serve other frames until it answers."""
+        if _thread.get_ident() != self.main_thread:
+            raise RuntimeError("Elixir funs can be called only from the adapter's main thread")
+        request_id, where = self.running[-1] if self.running else (None, ("default", "", ""))
+        callback_id = self.callbacks.open()
+        try:
+            self.send(self.encoder.encode((CALLBACK, callback_id, fun, list(args)), *where))
+            while self.callbacks.waiting[callback_id] is None:
+                if request_id in self.cancelled:
+                    raise Cancelled(f"request {request_id} cancelled by the client in callback {callback_id}")
+                if not self.turn():
+                    raise BeamGoneError(f"the BEAM closed the port while callback {callback_id} waited")
+        finally:
+            answer = self.callbacks.close(callback_id)
+            handles = self.reply_handles.pop(callback_id, None)
+        ok, value = answer if answer is not None else (True, None)
+        if handles:
+            value = self.dispatcher.resolve_all(value)
+        return callbacks.result_of(ok, value)
+
+    def send_message(self, pid: Pid, term: Any) -> None:
+        """``{:send, Pid, Term}``: the worker delivers ``term`` with ``send/2``."""
+        if not self.ended and _thread.get_ident() == self.main_thread:
+            self.fill(block=False)  # see any notice that ``pid`` is dead
+        self.callbacks.check_alive(pid)
+        where = self.running[-1][1] if self.running else ("default", "", "")
+        self.send(self.encoder.encode((SEND, pid, term), *where))
+
     def fail(self, request_id: int | None, exc: BaseException, context: dict[str, Any] | None = None) -> None:
         """Send an error: a reply when the request id is known, else a protocol error."""
         error = error_map(exc, context or {})
@@ -176,9 +269,18 @@ class Server:
 
     def send(self, pieces: list[Any]) -> None:
         """Write one frame given as byte pieces (see ``etf.encoder.encode_pieces``)."""
-        if self.recorder is not None:
-            self.recorder.record(b"o", b"".join(pieces))
-        self.transport.write_pieces(pieces)
+        with self.write_lock:  # snakeport.send may be called from the user's threads
+            if self.recorder is not None:
+                self.recorder.record(b"o", b"".join(pieces))
+            self.transport.write_pieces(pieces)
+
+
+def _where(request: Request) -> tuple[str, str, str]:
+    """Session, module and library that refs made while ``request`` runs record."""
+    module = request.fields.get("python_module", request.fields.get("module_path"))
+    module = str(module) if isinstance(module, str) else ""
+    library = request.fields.get("library")
+    return request.session_id, module, str(library) if isinstance(library, str) else module.split(".")[0]
 
 
 def _error_frame(request_id: int | None, error: dict[str, Any]) -> bytes:

@@ -10,11 +10,11 @@ maps may have lists and maps as keys, which Python dicts cannot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
-    from typing import Any
+    from typing import Any, ClassVar
 
 if TYPE_CHECKING:
     _MappingBase = Mapping[Any, Any]
@@ -155,10 +155,30 @@ class Fun(Opaque):
 
     __slots__ = ("arity",)
     arity: int
+    # Set by the running adapter: runs the fun on the BEAM and returns its value.
+    runner: ClassVar[Callable[[Fun, tuple[Any, ...]], Any] | None] = None
 
     def __init__(self, raw: bytes, arity: int = -1) -> None:
         super().__init__(raw)
         self.arity = arity
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the fun on the BEAM that sent it (a callback) and return its value.
+
+        The argument count is checked here, before anything is sent.
+        """
+        if kwargs:
+            raise TypeError(
+                f"an Elixir fun takes positional arguments only, got keyword arguments {sorted(kwargs)}"
+            )
+        if self.arity >= 0 and len(args) != self.arity:
+            raise TypeError(f"Elixir fun of arity {self.arity} called with {len(args)} argument(s)")
+        runner = Fun.runner
+        if runner is None:
+            raise RuntimeError(
+                "an Elixir fun can only be called inside the SnakePort adapter serving the BEAM that sent it"
+            )
+        return runner(self, args)
 
     def __reduce__(self) -> tuple[Any, tuple[bytes, int]]:  # type: ignore[override]
         return (type(self), (self.raw, self.arity))

@@ -141,3 +141,83 @@ async def agen(n: int) -> Any:
     for i in range(n):
         await asyncio.sleep(0)
         yield i
+
+
+# -- callbacks and messages ----------------------------------------------------
+
+STORED: list[Any] = []
+
+
+def apply_fun(fun: Any, *args: Any) -> Any:
+    return fun(*args)
+
+
+def apply_kw(fun: Any) -> Any:
+    return fun(1, extra=2)
+
+
+def catch_elixir(fun: Any, *args: Any) -> dict[str, Any]:
+    import snakeport
+
+    try:
+        return {"value": fun(*args)}
+    except snakeport.ElixirError as exc:
+        return {"kind": exc.kind, "type": exc.elixir_type, "message": exc.message, "text": str(exc)}
+
+
+def store_fun(fun: Any) -> bool:
+    STORED.append(fun)
+    return True
+
+
+def call_stored(*args: Any) -> Any:
+    return STORED[-1](*args)
+
+
+def call_in_thread(fun: Any) -> str:
+    import threading
+
+    failures: list[str] = []
+    thread = threading.Thread(target=lambda: _record_failure(fun, failures))
+    thread.start()
+    thread.join()
+    return failures[0]
+
+
+def _record_failure(fun: Any, failures: list[str]) -> None:
+    try:
+        fun()
+    except RuntimeError as exc:
+        failures.append(str(exc))
+
+
+def progress(pid: Any, n: int) -> str:
+    import snakeport
+
+    for i in range(1, n + 1):
+        snakeport.send(pid, (snakeport.Atom("progress"), i, n))
+    return "finished"
+
+
+def send_until_refused(pid: Any, seconds: float) -> str:
+    import snakeport
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            snakeport.send(pid, "hello")
+        except snakeport.ProcessNotAliveError as exc:
+            return str(exc)
+        time.sleep(0.005)
+    return "never refused"
+
+
+def send_from_thread(pid: Any, term: Any) -> bool:
+    import threading
+
+    import snakeport
+
+    thread = threading.Thread(target=snakeport.send, args=(pid, term))
+    thread.start()
+    thread.join()
+    return True

@@ -7,6 +7,7 @@ defmodule SnakeBridge.Config do
   * `:adapter_args` - extra adapter options, e.g. `["--max-refs", "1000"]`
   * `:env` - extra environment variables for the adapter, e.g. `[{"PYTHONPATH", "/my/code"}]`
   * `:pools` - `[name: [size: n]]`, workers per pool (default 1)
+  * `:callback_timeout` - how long an Elixir fun called from Python may run, in ms or `:infinity` (default 30 000)
   * `:runtime` - `default_timeout`, `default_stream_timeout`, `profiles`, `library_profiles`
   """
 
@@ -28,6 +29,9 @@ defmodule SnakeBridge.Config do
   @doc "Extra environment variables for the adapter process, e.g. `[{\"PYTHONPATH\", \"/my/code\"}]`."
   @spec env() :: [{String.t(), String.t()}]
   def env, do: Application.get_env(:snakebridge, :env, [])
+
+  @spec callback_timeout() :: timeout()
+  def callback_timeout, do: Application.get_env(:snakebridge, :callback_timeout, 30_000)
 
   @spec runtime() :: keyword()
   def runtime, do: Application.get_env(:snakebridge, :runtime, [])

@@ -8,6 +8,15 @@ defmodule SnakeBridge.Worker do
   late reply is dropped).  Replies are decoded with
   `:erlang.binary_to_term(bin, [:safe])`; one carrying an atom this VM has
   never seen becomes an error for that request, never a crashed worker.
+  Callbacks: when Python calls an Elixir fun it was given, the adapter sends
+  `{:callback, id, fun, args}`; the worker runs the fun in a Task (so it may
+  itself call Python through this worker) under a deadline
+  (`:callback_timeout`, default 30 s) and answers `{:callback_reply, id,
+  {:ok, value} | {:error, %{"kind", "type", "message"}}}`.  A `{:send, pid,
+  term}` from Python is delivered with `send/2`; when `pid` is a dead local
+  process, Python is told (`{:send_failed, pid, reason}`) so its next send to
+  it raises.
+
   When Python exits, every caller in flight gets an error and the worker
   stops, so its supervisor starts a fresh adapter; refs made by the old
   adapter then fail with an error that names the restart.  The adapter's
@@ -15,7 +24,7 @@ defmodule SnakeBridge.Worker do
   """
   use GenServer
 
-  alias SnakeBridge.Error
+  alias SnakeBridge.{Error, Types}
 
   # Atoms the adapter sends: they must exist before a [:safe] decode.
   @protocol_atoms [
@@ -34,11 +43,13 @@ defmodule SnakeBridge.Worker do
     :call,
     :cancel,
     :credit,
-    :callback_reply
+    :callback_reply,
+    :send_failed
   ]
   @ready_timeout 60_000
 
-  @type option :: {:pool, atom()} | {:index, non_neg_integer()}
+  @type option ::
+          {:pool, atom()} | {:index, non_neg_integer()} | {:callback_timeout, timeout()}
 
   @doc false
   def child_spec(opts) do
@@ -110,6 +121,8 @@ defmodule SnakeBridge.Worker do
                info: info,
                next_id: 1,
                pending: %{},
+               callbacks: %{},
+               callback_timeout: Keyword.get(opts, :callback_timeout, SnakeBridge.Config.callback_timeout()),
                restarts: restarts - 1
              }}
 
@@ -161,6 +174,13 @@ defmodule SnakeBridge.Worker do
       {:ok, {:chunk, id, items}} ->
         {:noreply, chunk(state, id, items)}
 
+      {:ok, {:callback, callback_id, fun, args}} ->
+        {:noreply, start_callback(state, callback_id, fun, args)}
+
+      {:ok, {:send, pid, term}} ->
+        deliver(state, pid, term)
+        {:noreply, state}
+
       {:ok, {:protocol_error, error}} ->
         log_protocol_error(error, state)
 
@@ -182,6 +202,34 @@ defmodule SnakeBridge.Worker do
         GenServer.reply(from, {:error, :timeout})
         {:noreply, %{state | pending: pending}}
     end
+  end
+
+  def handle_info({task_ref, result}, %{callbacks: callbacks} = state)
+      when is_map_key(callbacks, task_ref) do
+    Process.demonitor(task_ref, [:flush])
+    {:noreply, finish_callback(state, task_ref, result)}
+  end
+
+  def handle_info({:callback_timeout, task_ref}, %{callbacks: callbacks} = state)
+      when is_map_key(callbacks, task_ref) do
+    {callback_id, pid, _timer} = callbacks[task_ref]
+    Process.demonitor(task_ref, [:flush])
+    Process.exit(pid, :kill)
+
+    error =
+      callback_error(
+        "timeout",
+        nil,
+        "callback #{callback_id} did not return within #{state.callback_timeout} ms"
+      )
+
+    {:noreply, finish_callback(state, task_ref, error)}
+  end
+
+  def handle_info({:DOWN, task_ref, :process, _pid, reason}, %{callbacks: callbacks} = state)
+      when is_map_key(callbacks, task_ref) do
+    error = callback_error("exit", nil, "the callback's process exited: #{inspect(reason)}")
+    {:noreply, finish_callback(state, task_ref, error)}
   end
 
   def handle_info({:DOWN, monitor, :process, _pid, _reason}, state) do
@@ -233,6 +281,51 @@ defmodule SnakeBridge.Worker do
     args = [SnakeBridge.Config.adapter_path() | SnakeBridge.Config.adapter_args()]
     env = for {name, value} <- SnakeBridge.Config.env(), do: {to_charlist(name), to_charlist(value)}
     Port.open({:spawn_executable, python}, [:binary, {:packet, 4}, :exit_status, args: args, env: env])
+  end
+
+  defp start_callback(state, callback_id, fun, args) do
+    pool = state.pool
+    task = Task.Supervisor.async_nolink(SnakeBridge.TaskSupervisor, fn -> run_fun(fun, args, pool) end)
+
+    timer =
+      if state.callback_timeout != :infinity,
+        do: Process.send_after(self(), {:callback_timeout, task.ref}, state.callback_timeout)
+
+    %{state | callbacks: Map.put(state.callbacks, task.ref, {callback_id, task.pid, timer})}
+  end
+
+  defp finish_callback(state, task_ref, result) do
+    {{callback_id, _pid, timer}, callbacks} = Map.pop(state.callbacks, task_ref)
+    if timer, do: Process.cancel_timer(timer)
+    Port.command(state.port, :erlang.term_to_binary({:callback_reply, callback_id, result}))
+    %{state | callbacks: callbacks}
+  end
+
+  # Runs in the callback's Task: wire args in, wire value (or a described failure) out.
+  defp run_fun(fun, args, pool) when is_function(fun, length(args)) do
+    {:ok, fun |> apply(Types.decode(args, pool)) |> Types.encode()}
+  rescue
+    exception ->
+      callback_error("error", exception.__struct__ |> inspect(), Exception.message(exception))
+  catch
+    :exit, reason -> callback_error("exit", nil, "the fun exited: #{inspect(reason)}")
+    :throw, value -> callback_error("throw", nil, "the fun threw #{inspect(value)}")
+  end
+
+  defp run_fun(fun, args, _pool) do
+    callback_error("error", "BadArityError", "#{inspect(fun)} cannot take #{length(args)} argument(s)")
+  end
+
+  defp callback_error(kind, type, message),
+    do: {:error, %{"kind" => kind, "type" => type, "message" => message}}
+
+  defp deliver(state, pid, term) when is_pid(pid) do
+    if node(pid) == node() and not Process.alive?(pid) do
+      notice = {:send_failed, pid, "process #{inspect(pid)} is not alive"}
+      Port.command(state.port, :erlang.term_to_binary(notice))
+    else
+      send(pid, Types.decode(term, state.pool))
+    end
   end
 
   defp decode(bin) do
