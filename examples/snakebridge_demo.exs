@@ -31,4 +31,20 @@ show.("Enum.take(counter, 5)  (continues)", Enum.take(counter, 5))
 
 show.(~s|SnakeBridge.call("math", "sqrt", [-1])|, SnakeBridge.call("math", "sqrt", [-1]) |> then(fn {:error, e} -> {:error, Exception.message(e)} end))
 show.(~s|call_helper("snakeport.echo", [:atom, {1, 2}])|, Runtime.call_helper("snakeport.echo", [:atom, {1, 2}]))
+# Callbacks: Python calls Elixir funs (which may call Python again).
+show.(~s|sorted(words, key: &String.length/1)|, SnakeBridge.call("builtins", "sorted", [~w(pear fig banana)], key: &String.length/1))
+show.(~s|functools.reduce(fn a, b -> a * b end, 1..5)|, SnakeBridge.call("functools", "reduce", [fn a, b -> a * b end, Enum.to_list(1..5)]))
+root = fn x -> elem(SnakeBridge.call("math", "sqrt", [x]), 1) end
+{:ok, roots} = SnakeBridge.call("builtins", "map", [root, [1, 4, 9]])
+show.("map(fn x -> SnakeBridge.call(sqrt) end, ...)", Enum.to_list(roots))
+
+# Messages: a Python job reports its progress while it works.
+caller = self()
+job = Task.async(fn -> Runtime.call_helper("snakeport.count_with_progress", [caller, 3]) end)
+for _ <- 1..3 do
+  receive do
+    {:progress, i, n} -> IO.puts(String.pad_trailing("  progress", 46) <> " -> #{i}/#{n}")
+  end
+end
+show.("count_with_progress(self(), 3)", Task.await(job))
 show.("release_auto_session()", Runtime.release_auto_session())

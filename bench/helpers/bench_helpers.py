@@ -29,3 +29,13 @@ def python_rate(kind, n, size=1024):
     for _ in gen:
         pass
     return n / (time.perf_counter() - start)
+
+
+def call_back(fun, n):
+    """Call an Elixir fun ``n`` times: the callback round trip, timed in Python."""
+    import time
+
+    start = time.perf_counter()
+    for i in range(n):
+        fun(i)
+    return n / (time.perf_counter() - start)

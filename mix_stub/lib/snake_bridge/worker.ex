@@ -122,7 +122,7 @@ defmodule SnakeBridge.Worker do
                next_id: 1,
                pending: %{},
                callbacks: %{},
-               callback_timeout: Keyword.get(opts, :callback_timeout, SnakeBridge.Config.callback_timeout()),
+               callback_timeout: Keyword.get(opts, :callback_timeout),
                restarts: restarts - 1
              }}
 
@@ -220,7 +220,7 @@ defmodule SnakeBridge.Worker do
       callback_error(
         "timeout",
         nil,
-        "callback #{callback_id} did not return within #{state.callback_timeout} ms"
+        "callback #{callback_id} did not return within #{callback_timeout(state)} ms"
       )
 
     {:noreply, finish_callback(state, task_ref, error)}
@@ -287,12 +287,16 @@ defmodule SnakeBridge.Worker do
     pool = state.pool
     task = Task.Supervisor.async_nolink(SnakeBridge.TaskSupervisor, fn -> run_fun(fun, args, pool) end)
 
-    timer =
-      if state.callback_timeout != :infinity,
-        do: Process.send_after(self(), {:callback_timeout, task.ref}, state.callback_timeout)
+    timeout = callback_timeout(state)
+
+    timer = if timeout != :infinity, do: Process.send_after(self(), {:callback_timeout, task.ref}, timeout)
 
     %{state | callbacks: Map.put(state.callbacks, task.ref, {callback_id, task.pid, timer})}
   end
+
+  # The worker's option, else the application's setting at the time of the call.
+  defp callback_timeout(%{callback_timeout: nil}), do: SnakeBridge.Config.callback_timeout()
+  defp callback_timeout(%{callback_timeout: timeout}), do: timeout
 
   defp finish_callback(state, task_ref, result) do
     {{callback_id, _pid, timer}, callbacks} = Map.pop(state.callbacks, task_ref)
@@ -326,6 +330,11 @@ defmodule SnakeBridge.Worker do
     else
       send(pid, Types.decode(term, state.pool))
     end
+  end
+
+  defp deliver(_state, target, _term) do
+    require Logger
+    Logger.warning("SnakeBridge worker: Python sent a message to #{inspect(target)}, which is not a pid")
   end
 
   defp decode(bin) do

@@ -143,3 +143,67 @@ async def async_add(a, b):
 
 def blobs(n, size):
     return (bytes([i % 256]) * size for i in range(n))
+
+
+# -- callbacks and messages (callbacks_test.exs) --------------------------------
+
+STORED_FUNS = []
+
+
+def apply_fun(fun, *args):
+    return fun(*args)
+
+
+def catch_elixir(fun, *args):
+    import snakeport
+
+    try:
+        return {"value": fun(*args)}
+    except snakeport.ElixirError as exc:
+        return {"kind": exc.kind, "type": exc.elixir_type, "message": exc.message}
+
+
+def store_fun(fun):
+    STORED_FUNS.append(fun)
+    return True
+
+
+def call_stored(*args):
+    return STORED_FUNS[-1](*args)
+
+
+def apply_to_objects(fun, n):
+    return [fun(Counter(i)) for i in range(n)]
+
+
+class Counter:
+    def __init__(self, start):
+        self.count = start
+
+    def bump(self):
+        self.count += 1
+        return self.count
+
+
+def progress(caller, n):
+    """A long job that reports its progress to the caller (the docs' example)."""
+    import snakeport
+
+    total = 0
+    for i in range(1, n + 1):
+        total += i  # the work
+        snakeport.send(caller, (snakeport.Atom("progress"), i, n))
+    return total
+
+
+def send_until_refused(pid, seconds):
+    import snakeport
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            snakeport.send(pid, "hello")
+        except snakeport.ProcessNotAliveError as exc:
+            return str(exc)
+        time.sleep(0.005)
+    return "never refused"
