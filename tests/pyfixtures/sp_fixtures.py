@@ -199,16 +199,16 @@ def progress(pid: Any, n: int) -> str:
     return "finished"
 
 
-def send_until_refused(pid: Any, seconds: float) -> str:
+def send_repeatedly(pid: Any, times: int, pause: float) -> str:
+    """Send ``times`` messages; say which one was refused, if any."""
     import snakeport
 
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    for number in range(1, times + 1):
         try:
             snakeport.send(pid, "hello")
         except snakeport.ProcessNotAliveError as exc:
-            return str(exc)
-        time.sleep(0.005)
+            return f"send {number} refused: {exc}"
+        time.sleep(pause)
     return "never refused"
 
 
