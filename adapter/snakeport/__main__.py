@@ -1,6 +1,7 @@
 """``python -m snakeport``: run the adapter on a Port's fds.
 
 usage: snakeport [options]
+       snakeport frames dump|replay FILE ...   (a recorded session: see `snakeport frames --help`)
 
 Each option also comes from an environment variable; the command line wins,
 and list options take both.
@@ -156,6 +157,10 @@ def main(
     argv: Sequence[str] | None = None, default_helper_dirs: Sequence[str | os.PathLike[str]] = ()
 ) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["frames"]:
+        from .frames_cli import main as frames_main
+
+        return frames_main(args[1:])
     if "-h" in args or "--help" in args:
         sys.stdout.write(__doc__ or "")
         return 0
