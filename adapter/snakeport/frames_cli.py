@@ -43,19 +43,19 @@ def main(argv: Sequence[str]) -> int:
     )
     dump.add_argument("--session", help="only calls of this session and the frames of their request ids")
     replay = commands.add_parser(
-        "replay", help="feed the recorded input to a fresh adapter, compare its output"
+        "replay",
+        help="replay the input to a fresh adapter, compare outputs",
+        epilog="Options for the fresh adapter go after --: replay FILE -- --helper-path DIR",
     )
     replay.add_argument("file")
     replay.add_argument(
         "--timeout", type=float, default=10.0, help="seconds to wait for each output (default 10)"
     )
     replay.add_argument("--max-diffs", type=int, default=5, help="differences to print (default 5)")
-    replay.add_argument(
-        "adapter_args",
-        nargs=argparse.REMAINDER,
-        help="after --: options for the fresh adapter (--helper-path ...)",
-    )
-    options = parser.parse_args(argv)
+    argv = list(argv)
+    split = argv.index("--") if "--" in argv else len(argv)  # after --: the fresh adapter's options
+    options = parser.parse_args(argv[:split])
+    options.adapter_args = argv[split + 1 :]
     try:
         with open(options.file, "rb") as file:
             data = file.read()
@@ -143,8 +143,7 @@ def _replay(data: bytes, options: argparse.Namespace) -> int:
     if damage:
         sys.stderr.write(f"snakeport frames: {options.file}: {damage[0]}; not replayed\n")
         return 2
-    adapter_args = options.adapter_args[1:] if options.adapter_args[:1] == ["--"] else options.adapter_args
-    replay = Replay(records, adapter_command(adapter_args), options.timeout)
+    replay = Replay(records, adapter_command(options.adapter_args), options.timeout)
     differences = replay.run()
     for difference in differences[: options.max_diffs]:
         sys.stdout.write(f"{difference}\n")

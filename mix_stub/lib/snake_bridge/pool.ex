@@ -5,8 +5,9 @@ defmodule SnakeBridge.Pool do
   Sessions stick to one worker (`:erlang.phash2(session_id, size)`), so a
   session's refs and streams are always resolved in the process that holds
   them.  Pools are configured under `config :snakebridge, pools: [name: [size: n]]`
-  (default `1`) and started on first use; a crashed worker is restarted by
-  the pool's supervisor.
+  (default `1`; other keys, such as `record: "session.frames"`, are worker
+  options, see `SnakeBridge.Worker`) and started on first use; a crashed
+  worker is restarted by the pool's supervisor.
   """
   use Supervisor
 
@@ -36,9 +37,13 @@ defmodule SnakeBridge.Pool do
 
   @impl true
   def init(pool) do
+    options = Application.get_env(:snakebridge, :pools, []) |> Keyword.get(pool, []) |> Keyword.delete(:size)
+
     workers =
       for index <- 0..(size(pool) - 1) do
-        Supervisor.child_spec({SnakeBridge.Worker, pool: pool, index: index}, id: {:worker, index})
+        Supervisor.child_spec({SnakeBridge.Worker, [pool: pool, index: index] ++ options},
+          id: {:worker, index}
+        )
       end
 
     Supervisor.init(workers, strategy: :one_for_one, max_restarts: 10, max_seconds: 5)

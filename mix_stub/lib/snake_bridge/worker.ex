@@ -17,6 +17,12 @@ defmodule SnakeBridge.Worker do
   process, Python is told (`{:send_failed, pid, reason}`) so its next send to
   it raises.
 
+  Recording: with `record: path` (a worker option, or a pool's in
+  `config :snakebridge, pools: [default: [size: 1, record: "s.frames"]]`;
+  worker N > 0 of a pool writes `path.N`), every frame to and from Python is
+  appended to the file in the adapter's `--record` format
+  (`SnakeBridge.Recorder`), for `python -m snakeport frames dump|replay`.
+
   When Python exits, every caller in flight gets an error and the worker
   stops, so its supervisor starts a fresh adapter; refs made by the old
   adapter then fail with an error that names the restart.  The adapter's
@@ -49,7 +55,10 @@ defmodule SnakeBridge.Worker do
   @ready_timeout 60_000
 
   @type option ::
-          {:pool, atom()} | {:index, non_neg_integer()} | {:callback_timeout, timeout()}
+          {:pool, atom()}
+          | {:index, non_neg_integer()}
+          | {:callback_timeout, timeout()}
+          | {:record, Path.t()}
 
   @doc false
   def child_spec(opts) do
@@ -107,10 +116,16 @@ defmodule SnakeBridge.Worker do
     pool = Keyword.fetch!(opts, :pool)
     index = Keyword.fetch!(opts, :index)
     restarts = SnakeBridge.SessionManager.count_start({pool, index})
+
+    recorder =
+      opts |> Keyword.get(:record) |> SnakeBridge.Recorder.path_for(index) |> SnakeBridge.Recorder.open()
+
     port = open_port()
 
     receive do
       {^port, {:data, bin}} ->
+        SnakeBridge.Recorder.record(recorder, :out, bin)
+
         case decode(bin) do
           {:ok, {:ready, info}} ->
             {:ok,
@@ -123,6 +138,7 @@ defmodule SnakeBridge.Worker do
                pending: %{},
                callbacks: %{},
                callback_timeout: Keyword.get(opts, :callback_timeout),
+               recorder: recorder,
                restarts: restarts - 1
              }}
 
@@ -143,7 +159,7 @@ defmodule SnakeBridge.Worker do
   @impl true
   def handle_call({:request, payload, timeout}, from, state) do
     id = state.next_id
-    Port.command(state.port, :erlang.term_to_binary({:call, id, payload}))
+    to_python(state, {:call, id, payload})
     timer = if timeout == :infinity, do: nil, else: Process.send_after(self(), {:timeout, id}, timeout)
     pending = Map.put(state.pending, id, {from, timer})
     {:noreply, %{state | next_id: id + 1, pending: pending}}
@@ -151,7 +167,7 @@ defmodule SnakeBridge.Worker do
 
   def handle_call({:open_stream, payload, caller}, _from, state) do
     id = state.next_id
-    Port.command(state.port, :erlang.term_to_binary({:call, id, payload}))
+    to_python(state, {:call, id, payload})
     monitor = Process.monitor(caller)
     pending = Map.put(state.pending, id, {:push, caller, monitor})
     {:reply, {:ok, id}, %{state | next_id: id + 1, pending: pending}}
@@ -161,12 +177,14 @@ defmodule SnakeBridge.Worker do
 
   @impl true
   def handle_cast({:port_frame, frame}, state) do
-    Port.command(state.port, :erlang.term_to_binary(frame))
+    to_python(state, frame)
     {:noreply, state}
   end
 
   @impl true
   def handle_info({port, {:data, bin}}, %{port: port} = state) do
+    SnakeBridge.Recorder.record(state.recorder, :out, bin)
+
     case decode(bin) do
       {:ok, {:reply, id, result}} ->
         {:noreply, answer(state, id, result(result, state))}
@@ -198,7 +216,7 @@ defmodule SnakeBridge.Worker do
         {:noreply, state}
 
       {{from, _timer}, pending} ->
-        Port.command(state.port, :erlang.term_to_binary({:cancel, id}))
+        to_python(state, {:cancel, id})
         GenServer.reply(from, {:error, :timeout})
         {:noreply, %{state | pending: pending}}
     end
@@ -235,7 +253,7 @@ defmodule SnakeBridge.Worker do
   def handle_info({:DOWN, monitor, :process, _pid, _reason}, state) do
     cancelled =
       for {id, {:push, _caller, ^monitor}} <- state.pending do
-        Port.command(state.port, :erlang.term_to_binary({:cancel, id}))
+        to_python(state, {:cancel, id})
         id
       end
 
@@ -276,6 +294,13 @@ defmodule SnakeBridge.Worker do
 
   # -- helpers ---------------------------------------------------------------
 
+  # Every frame to Python goes out (and into the recording) here.
+  defp to_python(state, frame) do
+    bin = :erlang.term_to_binary(frame)
+    SnakeBridge.Recorder.record(state.recorder, :in, bin)
+    Port.command(state.port, bin)
+  end
+
   defp open_port do
     python = SnakeBridge.Config.python()
     args = [SnakeBridge.Config.adapter_path() | SnakeBridge.Config.adapter_args()]
@@ -301,7 +326,7 @@ defmodule SnakeBridge.Worker do
   defp finish_callback(state, task_ref, result) do
     {{callback_id, _pid, timer}, callbacks} = Map.pop(state.callbacks, task_ref)
     if timer, do: Process.cancel_timer(timer)
-    Port.command(state.port, :erlang.term_to_binary({:callback_reply, callback_id, result}))
+    to_python(state, {:callback_reply, callback_id, result})
     %{state | callbacks: callbacks}
   end
 
@@ -326,7 +351,7 @@ defmodule SnakeBridge.Worker do
   defp deliver(state, pid, term) when is_pid(pid) do
     if node(pid) == node() and not Process.alive?(pid) do
       notice = {:send_failed, pid, "process #{inspect(pid)} is not alive"}
-      Port.command(state.port, :erlang.term_to_binary(notice))
+      to_python(state, notice)
     else
       send(pid, Types.decode(term, state.pool))
     end
