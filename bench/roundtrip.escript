@@ -8,13 +8,18 @@
 %% over raw time.  The client side does what a real client does: builds the
 %% request with term_to_binary and decodes every reply with binary_to_term.
 %%
+%% A second table prices recording: the adapter with --record FILE beside
+%% the adapter without it (target: at most 1.2x the time).
+%%
 %% Usage: escript roundtrip.escript PYTHON LAUNCHER RAW_ECHO HELPER_DIR LABEL
 -mode(compile).
 -define(ROUNDS, 3).
 
 main([Python, Launcher, Raw, Helpers, Label]) ->
+    Record = filename:join(os:getenv("TMPDIR", "/tmp"), "snakeport_bench_" ++ os:getpid() ++ ".frames"),
     Sides = #{raw => {Python, [Raw]},
-              adapter => {Python, [Launcher, "--helper-path", Helpers]}},
+              adapter => {Python, [Launcher, "--helper-path", Helpers]},
+              recording => {Python, [Launcher, "--helper-path", Helpers, "--record", Record]}},
     Blob = rand:bytes(1 bsl 20),
     Tests = [
         {"sync operator.add(1, 2)", calls_per_s, fun(Side, P) -> sync(Side, P, add(), 20000) end, 1.3},
@@ -27,15 +32,20 @@ main([Python, Launcher, Raw, Helpers, Label]) ->
     ],
     io:format("~n### ~s (schedulers online: ~p)~n~n", [Label, erlang:system_info(schedulers_online)]),
     io:format("| measurement | raw echo | adapter | adapter / raw (time) | target |~n|---|---|---|---|---|~n"),
-    lists:foreach(fun(Test) -> run(Test, Sides) end, Tests).
+    lists:foreach(fun(Test) -> run(Test, Sides, raw, adapter) end, Tests),
+    io:format("~n| measurement | recording off | recording on (--record) | on / off (time) | target |~n"
+              "|---|---|---|---|---|~n"),
+    run({"sync operator.add(1, 2)", calls_per_s, fun(Side, P) -> sync(Side, P, add(), 20000) end, 1.2},
+        Sides, adapter, recording),
+    file:delete(Record).
 
-run({Name, Unit, Fun, Target}, Sides) ->
-    Results = [{Side, Fun(Side, Sides)} || _ <- lists:seq(1, ?ROUNDS), Side <- [raw, adapter]],
+run({Name, Unit, Fun, Target}, Sides, Base, Other) ->
+    Results = [{Side, Fun(Side, Sides)} || _ <- lists:seq(1, ?ROUNDS), Side <- [Base, Other]],
     Best = fun(Side) ->
                    Values = [V || {S, V} <- Results, S =:= Side],
                    case Unit of calls_per_s -> lists:max(Values); ms -> lists:min(Values) end
            end,
-    RawV = Best(raw), AdV = Best(adapter),
+    RawV = Best(Base), AdV = Best(Other),
     Ratio = case Unit of calls_per_s -> RawV / AdV; ms -> AdV / RawV end,
     Show = fun(V) -> case Unit of calls_per_s -> io_lib:format("~s/s", [thousands(round(V))]);
                                   ms -> io_lib:format("~.1f ms", [V]) end end,
@@ -57,10 +67,11 @@ helper(Name) -> #{<<"call_type">> => <<"helper">>, <<"helper">> => Name, <<"args
 
 open(Side, Sides) ->
     {Python, Args} = maps:get(Side, Sides),
+    Side =:= recording andalso file:delete(lists:last(Args)),  % each round records afresh
     Port = open_port({spawn_executable, Python}, [{packet, 4}, binary, exit_status, {args, Args}]),
     case Side of
-        adapter -> {ready, _} = recv(Port);
-        raw -> ok
+        raw -> ok;
+        _ -> {ready, _} = recv(Port)
     end,
     Port.
 
@@ -82,7 +93,7 @@ sync_out(Side, Sides, Request, Reply, N) ->
                     case {Side, Reply} of
                         {raw, none} -> term_to_binary({call, Id, Request});
                         {raw, _} -> term_to_binary({reply, Id, {ok, Reply}});
-                        {adapter, _} -> term_to_binary({call, Id, Request})
+                        {_, _} -> term_to_binary({call, Id, Request})
                     end
             end,
     Loop = fun(Count) ->
