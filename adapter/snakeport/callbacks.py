@@ -85,7 +85,9 @@ class CallbackTable:
     def check_alive(self, pid: Pid) -> None:
         why = self.dead.get(pid)
         if why is not None:
-            raise ProcessNotAliveError(f"cannot send to {pid!r}: {why}")
+            from .show import opaque_text  # only on this error: not at every start
+
+            raise ProcessNotAliveError(f"cannot send to {opaque_text(pid)}: {why}")
 
 
 def result_of(ok: bool, value: Any) -> Any:
