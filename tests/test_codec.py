@@ -408,3 +408,17 @@ def test_lying_length_allocates_nothing_big(codec: Any) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 1_000_000
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x83t\x00\x00\x00\x02w\x01aa\x01m\x00\x00\x00\x01aa\x02",  # the BEAM's order: atom, then binary
+        b"\x83t\x00\x00\x00\x02m\x00\x00\x00\x01aa\x02w\x01aa\x01",  # a large map's hash order: binary first
+    ],
+)
+def test_an_atom_key_and_a_text_binary_key_of_one_name_both_survive(codec: Any, data: bytes) -> None:
+    decoded = codec.decode(data)
+    assert decoded == {Atom("a"): 1, b"a": 2}
+    assert [type(key) for key in sorted(decoded, key=lambda k: type(k).__name__)] == [Atom, bytes]
+    assert codec.decode(codec.encode(decoded)) == decoded

@@ -287,7 +287,7 @@ def _decode_term(
                         break
                     try:
                         if key in items:
-                            raise DecodeError(_collision(items, key), base + opened)
+                            key = _twin_key(items, key, base + opened)
                         items[key] = value
                     except RecursionError:  # hashing a key recurses as deep as it nests
                         raise DecodeError("map key nested too deeply to hash", base + opened) from None
@@ -354,6 +354,23 @@ def _finish_map(
     if tag_hook is not None and not frozen and "__type__" in result:
         return tag_hook(result)
     return FrozenMap(result) if frozen else result
+
+
+def _twin_key(items: dict[Any, Any], key: Any, offset: int) -> Any:
+    """The key to store ``key`` under when an equal key is already in ``items``.
+
+    An atom and a text binary of the same name (``%{:a => 1, "a" => 2}``)
+    are distinct in Erlang but ``Atom("a") == "a"`` in Python: the binary is
+    kept as ``bytes`` (``b"a"``), which re-encodes as the same binary.  Any
+    other collision (``1`` and ``1.0``) is an error: one entry would be lost.
+    """
+    existing = next(known for known in items if known == key)  # only on a collision: rare
+    if type(key) is str and type(existing) is Atom:  # the binary after its atom
+        return key.encode("utf-8", "surrogatepass")
+    if type(key) is Atom and type(existing) is str:  # the atom after its binary: re-key the binary
+        items[existing.encode("utf-8", "surrogatepass")] = items.pop(existing)
+        return key
+    raise DecodeError(_collision(items, key), offset)
 
 
 def _collision(result: dict[Any, Any], key: Any) -> str:
