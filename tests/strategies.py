@@ -103,6 +103,15 @@ def wire_normal(value: Any, key: bool = False) -> Any:
     if isinstance(value, tuple):
         return tuple(wire_normal(v, key) for v in value)
     if isinstance(value, (dict, FrozenMap)):
-        items = {wire_normal(k, True): wire_normal(v, key) for k, v in value.items()}
+        atoms = {k for k in value if type(k) is Atom}
+        items = {
+            # a text binary key beside an atom key of the same name stays bytes (Atom("a") == "a")
+            (
+                bytes(k)
+                if isinstance(k, (bytes, bytearray)) and wire_normal(k) in atoms
+                else wire_normal(k, True)
+            ): (wire_normal(v, key))
+            for k, v in value.items()
+        }
         return FrozenMap(items) if key else items
     return value

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from snakeport import etf
 from snakeport.terms import Atom
@@ -56,6 +56,7 @@ def check(peer: FramedProcess, value: Any, codec: Any = etf, source: str | None 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(value=terms)
+@example(value={0: [], Atom(""): {}, b"": []})  # an atom key and a text binary key of one name
 def test_python_to_beam_and_back(peer: FramedProcess, value: Any) -> None:
     check(peer, value)
 
