@@ -89,6 +89,12 @@ defmodule SnakeBridge.RecordingTest do
     assert {"replay OK: " <> _, 0} = frames(["replay", path, "--", "--helper-path", @helpers])
   end
 
+  test "a path that cannot be written is a clear error" do
+    assert_raise ArgumentError, ~r"cannot record to /nonexistent/dir/x.frames: no such file", fn ->
+      SnakeBridge.Recorder.open("/nonexistent/dir/x.frames")
+    end
+  end
+
   # No JSON library in the stub: the direction field is enough to check.
   defp json_direction(line) do
     [_, direction] = Regex.run(~r/"direction": "(\w+)"/, line)

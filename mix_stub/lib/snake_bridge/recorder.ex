@@ -16,15 +16,23 @@ defmodule SnakeBridge.Recorder do
   @type t :: %__MODULE__{file: :file.io_device(), start: integer()} | nil
   defstruct [:file, :start]
 
-  @doc "Open `path` for appending (writing the header if it is new); `nil` records nothing."
+  @doc """
+  Open `path` for appending (writing the header if it is new); `nil` records
+  nothing.  Raises `ArgumentError` naming the path when it cannot be opened.
+  """
   @spec open(Path.t() | nil) :: t()
   def open(nil), do: nil
 
   def open(path) do
-    {:ok, file} = :file.open(path, [:append, :binary, :raw])
-    {:ok, size} = :file.position(file, :eof)
-    if size == 0, do: :ok = :file.write(file, @header)
-    %__MODULE__{file: file, start: System.monotonic_time(:microsecond)}
+    case :file.open(path, [:append, :binary, :raw]) do
+      {:ok, file} ->
+        {:ok, size} = :file.position(file, :eof)
+        if size == 0, do: :ok = :file.write(file, @header)
+        %__MODULE__{file: file, start: System.monotonic_time(:microsecond)}
+
+      {:error, reason} ->
+        raise ArgumentError, "SnakeBridge cannot record to #{path}: #{:file.format_error(reason)}"
+    end
   end
 
   @doc "Append one frame: `:in` (to Python) or `:out` (from Python)."
