@@ -55,7 +55,8 @@ class CallbackTable:
 
     def __init__(self) -> None:
         self.next_id = 1
-        self.waiting: dict[int, tuple[bool, Any] | None] = {}  # id -> (ok, value) once answered
+        # id -> (ok, value, whether value holds refs to resolve) once answered
+        self.waiting: dict[int, tuple[bool, Any, bool] | None] = {}
         self.given_up: set[int] = set()
         self.dead: dict[Pid, str] = {}  # pid -> why the worker could not deliver to it
 
@@ -65,22 +66,20 @@ class CallbackTable:
         self.waiting[callback_id] = None
         return callback_id
 
-    def answer(self, callback_id: int, ok: bool, value: Any) -> bool:
+    def answer(self, callback_id: int, ok: bool, value: Any, has_refs: bool) -> bool:
         """Record a reply; False when no callback with this id is waiting."""
         if callback_id in self.given_up:
             self.given_up.discard(callback_id)
             return True
         if callback_id not in self.waiting or self.waiting[callback_id] is not None:
             return False
-        self.waiting[callback_id] = (ok, value)
+        self.waiting[callback_id] = (ok, value, has_refs)
         return True
 
-    def close(self, callback_id: int) -> tuple[bool, Any] | None:
-        """Stop waiting for ``callback_id``; its answer, or None (a late one is then dropped)."""
-        answer = self.waiting.pop(callback_id, None)
-        if answer is None:
+    def close(self, callback_id: int) -> None:
+        """Stop waiting for ``callback_id``; an answer that comes later is dropped quietly."""
+        if self.waiting.pop(callback_id, None) is None:
             self.given_up.add(callback_id)
-        return answer
 
     def check_alive(self, pid: Pid) -> None:
         why = self.dead.get(pid)

@@ -164,6 +164,12 @@ class Request:
                 raise ProtocolError(f"field 'kwargs' must have string keys, got {_kind(key)}")
         return {str(key): value for key, value in kwargs.items()}
 
+    def where(self) -> tuple[str, str, str]:
+        """Session, module and library for refs made while this request runs (never raises)."""
+        module = _safe_text(self.fields.get("python_module", self.fields.get("module_path"))) or ""
+        library = _safe_text(self.fields.get("library")) or module.split(".")[0]
+        return self.session_id, module, library
+
     def context(self) -> dict[str, Any]:
         return {
             "call_type": self.call_type,

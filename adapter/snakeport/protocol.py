@@ -115,9 +115,9 @@ Message = Call | Cancel | Credit | CallbackReply | SendFailed
 _SEND_FAILED_HEADS = (b"\x83h\x03w\x0bsend_failed", b"\x83h\x03d\x00\x0bsend_failed")
 
 
-def is_send_failed(frame: bytes | bytearray) -> bool:
-    """Whether ``frame`` is a send_failed notice, told from its first bytes without decoding."""
-    return frame.startswith(_SEND_FAILED_HEADS)
+def is_send_failed(frame: object) -> bool:
+    """Whether ``frame`` (bytes, or anything else read) is a send_failed notice, told from its first bytes."""
+    return isinstance(frame, (bytes, bytearray)) and frame.startswith(_SEND_FAILED_HEADS)
 
 
 class EnvelopeError(Exception):

@@ -55,7 +55,6 @@ class Server:
         self.recorder = recorder
         self.pushing: dict[int, PushStream] = {}  # request id -> running push stream
         self.reader = FrameReader(transport)
-        self.reply_handles: dict[int, list[RefHandle]] = {}  # callback id -> refs in its reply
         self.inbox: deque[bytes | bytearray | Oversize] = deque()  # read, not yet handled
         self.ended = False  # the input has ended
         self.previous: bytes | bytearray | Oversize = b""  # the frame handled last (see turn)
@@ -105,20 +104,12 @@ class Server:
         return True
 
     def fill(self, block: bool) -> bool:
-        """Move the frames that have arrived into the inbox; False once the input has ended.
-
-        A ``{:send_failed, ...}`` notice is taken out at once: it concerns
-        whatever code sends to that pid next, not the order of requests.
-        """
+        """Move the frames that have arrived into the inbox; False once the input has ended."""
         frames = None if self.ended else self.reader.read(block)
         if frames is None:
             self.ended = True
             return False
-        for frame in frames:
-            if isinstance(frame, Oversize) or not protocol.is_send_failed(frame):
-                self.inbox.append(frame)
-            else:
-                self.handle(frame)
+        self.inbox.extend(frames)
         return True
 
     def _has_credit(self) -> bool:
@@ -182,10 +173,8 @@ class Server:
                 self.cancelled.add(message.id)  # raised where it waits for a callback
         elif isinstance(message, protocol.SendFailed):
             self.callbacks.dead[message.pid] = message.reason
-        elif not self.callbacks.answer(message.id, message.ok, message.value):
+        elif not self.callbacks.answer(message.id, message.ok, message.value, bool(handles)):
             self.fail(None, ProtocolError(f"callback reply for id {message.id}, but no callback is waiting"))
-        elif handles and message.id in self.callbacks.waiting:
-            self.reply_handles[message.id] = handles  # resolved where the callback waits
         # A cancel or credit for a request that is neither a push stream nor
         # waiting for a callback is ignored: a running Python call cannot be
         # interrupted, and a finished one has nothing to cancel.
@@ -244,30 +233,44 @@ class Server:
         callback_id = self.callbacks.open()
         try:
             self.send(self.encoder.encode((CALLBACK, callback_id, fun, list(args)), *where))
-            while self.callbacks.waiting[callback_id] is None:
+            while (answer := self.callbacks.waiting[callback_id]) is None:
                 if request_id in self.cancelled:
                     raise Cancelled(f"request {request_id} cancelled by the client in callback {callback_id}")
                 if not self.turn():
                     raise BeamGoneError(f"the BEAM closed the port while callback {callback_id} waited")
         finally:
-            answer = self.callbacks.close(callback_id)
-            handles = self.reply_handles.pop(callback_id, None)
-        ok, value = answer if answer is not None else (True, None)
-        if handles:
-            value = self.dispatcher.resolve_all(value)
-        return callbacks.result_of(ok, value)
+            self.callbacks.close(callback_id)
+        ok, value, has_refs = answer
+        return callbacks.result_of(ok, self.dispatcher.resolve_all(value) if has_refs else value)
 
     def _innermost(self) -> tuple[int | None, tuple[str, str, str]]:
         """The request running now (if any) and where refs made for it live."""
         if not self.running:
             return None, ("default", "", "")
         request_id, running = self.running[-1]
-        return request_id, running if isinstance(running, tuple) else _where(running)
+        return request_id, running if isinstance(running, tuple) else running.where()
+
+    def _take_send_failed(self) -> None:
+        """Handle the ``{:send_failed, ...}`` notices that have arrived, ahead of other frames.
+
+        A running call reads no frames, but it must learn that a pid it sends
+        to is dead; the notice concerns whatever sends to that pid next, not
+        the order of requests.  (When the loop is idle, notices are simply
+        handled in turn.)
+        """
+        self.fill(block=False)
+        notices = [frame for frame in self.inbox if protocol.is_send_failed(frame)]
+        if notices:
+            kept = [frame for frame in self.inbox if not protocol.is_send_failed(frame)]
+            self.inbox.clear()
+            self.inbox.extend(kept)
+            for notice in notices:
+                self.handle(notice)
 
     def send_message(self, pid: Pid, term: Any) -> None:
         """``{:send, Pid, Term}``: the worker delivers ``term`` with ``send/2``."""
-        if not self.ended and _thread.get_ident() == self.main_thread:
-            self.fill(block=False)  # see any notice that ``pid`` is dead
+        if _thread.get_ident() == self.main_thread:
+            self._take_send_failed()
         self.callbacks.check_alive(pid)
         where = self._innermost()[1]
         self.send(self.encoder.encode((SEND, pid, term), *where))
@@ -289,14 +292,6 @@ class Server:
             if self.recorder is not None:
                 self.recorder.record(b"o", b"".join(pieces))
             self.transport.write_pieces(pieces)
-
-
-def _where(request: Request) -> tuple[str, str, str]:
-    """Session, module and library that refs made while ``request`` runs record."""
-    module = request.fields.get("python_module", request.fields.get("module_path"))
-    module = str(module) if isinstance(module, str) else ""
-    library = request.fields.get("library")
-    return request.session_id, module, str(library) if isinstance(library, str) else module.split(".")[0]
 
 
 def _error_frame(request_id: int | None, error: dict[str, Any]) -> bytes:

@@ -230,7 +230,7 @@ defmodule SnakeBridge.Worker do
 
   def handle_info({:callback_timeout, task_ref}, %{callbacks: callbacks} = state)
       when is_map_key(callbacks, task_ref) do
-    {callback_id, pid, _timer} = callbacks[task_ref]
+    {callback_id, pid, _timer, timeout} = callbacks[task_ref]
     Process.demonitor(task_ref, [:flush])
     Process.exit(pid, :kill)
 
@@ -238,7 +238,7 @@ defmodule SnakeBridge.Worker do
       callback_error(
         "timeout",
         nil,
-        "callback #{callback_id} did not return within #{callback_timeout(state)} ms"
+        "callback #{callback_id} did not return within #{timeout} ms"
       )
 
     {:noreply, finish_callback(state, task_ref, error)}
@@ -316,7 +316,7 @@ defmodule SnakeBridge.Worker do
 
     timer = if timeout != :infinity, do: Process.send_after(self(), {:callback_timeout, task.ref}, timeout)
 
-    %{state | callbacks: Map.put(state.callbacks, task.ref, {callback_id, task.pid, timer})}
+    %{state | callbacks: Map.put(state.callbacks, task.ref, {callback_id, task.pid, timer, timeout})}
   end
 
   # The worker's option, else the application's setting at the time of the call.
@@ -324,7 +324,7 @@ defmodule SnakeBridge.Worker do
   defp callback_timeout(%{callback_timeout: timeout}), do: timeout
 
   defp finish_callback(state, task_ref, result) do
-    {{callback_id, _pid, timer}, callbacks} = Map.pop(state.callbacks, task_ref)
+    {{callback_id, _pid, timer, _timeout}, callbacks} = Map.pop(state.callbacks, task_ref)
     if timer, do: Process.cancel_timer(timer)
     to_python(state, {:callback_reply, callback_id, result})
     %{state | callbacks: callbacks}
