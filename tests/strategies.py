@@ -7,8 +7,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from snakeport.core.etf.tagged import SPECIAL_ATOMS
 from snakeport.etf import decode
-from snakeport.etf.tagged import SPECIAL_ATOMS
 from snakeport.terms import Atom, BitString, FrozenMap, HashableList, ImproperList, Opaque
 
 VECTORS = Path(__file__).parent / "golden" / "vectors.tsv"

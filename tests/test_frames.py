@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from snakeport.frames import HEADER, RECORD, FramesFormatError, read_records
-from snakeport.show import elixir, jsonable
+from snakeport.core.recording import HEADER, RECORD, FramesFormatError, read_records
+from snakeport.core.show import elixir, jsonable
 
 from .conftest import CALL, Adapter
 from .test_callbacks import golden

@@ -63,7 +63,7 @@ ROWS = _load()
 
 def test_vectors_cover_every_tag() -> None:
     """Every tag the issue names is the outer tag of some vector."""
-    from snakeport.etf import tags as T
+    from snakeport.core.etf import tags as T
 
     seen = {data[1] for _, _, data, _ in ROWS}
     wanted = {

@@ -7,9 +7,9 @@ sends a message to a process whose pid it was given.
 
 from __future__ import annotations
 
-from .callbacks import send
-from .errors import ElixirError, ProcessNotAliveError
-from .terms import Atom
+from .core.errors import ElixirError, ProcessNotAliveError
+from .core.terms import Atom
+from .runtime.callbacks import send
 
 __version__ = "0.1.0"
 __all__ = ["Atom", "ElixirError", "ProcessNotAliveError", "__version__", "send"]

@@ -14,7 +14,7 @@ import sys
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "adapter"))
 
-from snakeport.__main__ import main  # noqa: E402
+from snakeport.edge.main import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(default_helper_dirs=[os.path.join(HERE, "helpers")]))

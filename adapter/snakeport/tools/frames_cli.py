@@ -15,10 +15,10 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 
-from . import etf
-from .frames import FramesFormatError, Record, read_records
+from ..core import etf
+from ..core.recording import FramesFormatError, Record, read_records
+from ..core.show import elixir, jsonable
 from .replay import Replay, adapter_command
-from .show import elixir, jsonable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here

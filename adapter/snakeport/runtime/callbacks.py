@@ -10,8 +10,8 @@ were given up (so a late answer is dropped quietly, not reported).
 
 from __future__ import annotations
 
-from .errors import ElixirError, ProcessNotAliveError
-from .terms import Fun, Pid
+from ..core.errors import ElixirError, ProcessNotAliveError
+from ..core.terms import Fun, Pid
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -84,7 +84,7 @@ class CallbackTable:
     def check_alive(self, pid: Pid) -> None:
         why = self.dead.get(pid)
         if why is not None:
-            from .show import opaque_text  # only on this error: not at every start
+            from ..core.show import opaque_text  # only on this error: not at every start
 
             raise ProcessNotAliveError(f"cannot send to {opaque_text(pid)}: {why}")
 

@@ -14,7 +14,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 
-from .errors import HelperLoadError, HelperNotFoundError
+from ..core.errors import HelperLoadError, HelperNotFoundError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here

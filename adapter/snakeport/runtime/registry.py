@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from .errors import RefEvictedError, RefNotFoundError, SessionMismatchError
+from ..core.errors import RefEvictedError, RefNotFoundError, SessionMismatchError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import types
 
-from . import etf
-from .etf.encoder import encode_pieces
+from ..core import etf
+from ..core.etf.encoder import encode_pieces
 from .registry import Registry
 
 TYPE_CHECKING = False

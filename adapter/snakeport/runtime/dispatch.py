@@ -13,7 +13,7 @@ import importlib
 import types
 from collections.abc import Callable, Iterable
 
-from .errors import ModuleNotAllowedError, ProtocolError
+from ..core.errors import ModuleNotAllowedError, ProtocolError
 from .helpers import HelperRegistry
 from .registry import Entry, Registry
 from .streams import take

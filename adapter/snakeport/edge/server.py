@@ -18,14 +18,17 @@ import os
 import sys
 from collections import deque
 
-from . import __version__, callbacks, etf, log, protocol
-from .callbacks import CallbackTable
-from .dispatch import CALL_TYPES, Dispatcher, Outcome, RefHandle, Request, ref_hook
-from .errors import BeamGoneError, Cancelled, ProtocolError, error_map
-from .frames import Recorder
-from .serialize import ResultEncoder, stream_type_of
-from .streams import CHUNK_ITEMS, PushStream
-from .terms import Atom, Fun, Pid
+from .. import __version__
+from ..core import etf, protocol
+from ..core.errors import BeamGoneError, Cancelled, ProtocolError, error_map
+from ..core.terms import Atom, Fun, Pid
+from ..runtime import callbacks
+from ..runtime.callbacks import CallbackTable
+from ..runtime.dispatch import CALL_TYPES, Dispatcher, Outcome, RefHandle, Request, ref_hook
+from ..runtime.serialize import ResultEncoder, stream_type_of
+from ..runtime.streams import CHUNK_ITEMS, PushStream
+from . import log
+from .recorder import Recorder
 from .transport import FrameReader, Oversize, Transport
 
 CHUNK = Atom("chunk")

@@ -22,10 +22,10 @@ import sys
 import time
 from collections import deque
 
-from . import etf
-from .frames import Record
-from .show import elixir
-from .terms import Atom
+from ..core import etf
+from ..core.recording import Record
+from ..core.show import elixir
+from ..core.terms import Atom
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here

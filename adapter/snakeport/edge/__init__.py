@@ -1,0 +1,1 @@
+"""The edge: file descriptors, the loop around the engine, options, recording, logging."""

@@ -1,0 +1,1 @@
+"""What requests do: call types, sessions and refs, streams, helpers, results to terms."""

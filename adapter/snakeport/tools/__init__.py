@@ -1,0 +1,1 @@
+"""Tools that are never imported at start: recorded-frame dump and replay."""
