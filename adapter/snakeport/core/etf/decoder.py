@@ -75,6 +75,8 @@ _NO_KEY: Any = object()  # an open map is waiting for a key, not a value
 # hot loop is faster on bytes); bigger ones are read through a memoryview.
 _COPY_BELOW = 1 << 20
 _NAMES = {MAP: "map", LIST: "list", SMALL_TUPLE: "tuple", LARGE_TUPLE: "tuple"}
+# Inflated output is copied into the term's buffer in slices of this size.
+_INFLATE_STEP = 1 << 20
 # Binaries longer than this that are not ASCII are probed before a full decode.
 _PROBE = 64
 
@@ -122,6 +124,8 @@ def decode(
         )
     if buf[1] == COMPRESSED:
         buf = _inflate(buf, max_size)
+        if type(buf) is not bytes:
+            buf = memoryview(buf)
         value, pos = _decode_term(buf, 0, max_depth, 6, tag_hook)
         if pos != len(buf):
             raise DecodeError(f"{len(buf) - pos} bytes left over inside the compressed term", 6 + pos)
@@ -132,24 +136,40 @@ def decode(
     return value
 
 
-def _inflate(buf: Any, max_size: int) -> bytes:
-    """Inflate a COMPRESSED term, never past its declared size or the limit."""
+def _inflate(buf: Any, max_size: int) -> Any:
+    """Inflate a COMPRESSED term into one buffer of its declared size.
+
+    The declared size is held against ``max_size`` before anything is
+    inflated; output comes in slices of at most ``_INFLATE_STEP`` bytes
+    copied into the one buffer, so the peak is about the declared size, and
+    inflating stops at it (never past what was declared).
+    """
     if len(buf) < 6:
         raise DecodeError("compressed term is truncated before its size", 2)
     size = _U32(buf, 2)[0]
     if size > max_size:
         raise DecodeError(f"compressed term declares {size} bytes, over the {max_size}-byte limit", 2)
     inflater = zlib.decompressobj()
+    out = bytearray(size)
+    filled = 0
+    data = buf[6:]
     try:
-        inner = inflater.decompress(buf[6:], size)
+        while True:
+            piece = inflater.decompress(data, min(_INFLATE_STEP, size - filled + 1))
+            data = inflater.unconsumed_tail
+            if len(piece) > size - filled:
+                raise DecodeError(f"compressed data inflates to more than its declared {size} bytes", 6)
+            out[filled : filled + len(piece)] = piece
+            filled += len(piece)
+            if inflater.eof or (not piece and not data):
+                break
     except zlib.error as exc:
         raise DecodeError(f"compressed data is corrupt: {exc}", 6) from None
-    if len(inner) != size or not inflater.eof:
-        detail = "more than" if inflater.unconsumed_tail else "fewer than"
-        raise DecodeError(f"compressed data inflates to {detail} its declared {size} bytes", 6)
+    if filled != size or not inflater.eof:
+        raise DecodeError(f"compressed data inflates to fewer than its declared {size} bytes", 6)
     if inflater.unused_data:
         raise DecodeError(f"{len(inflater.unused_data)} trailing bytes after the compressed data", 6)
-    return inner
+    return out if size >= _COPY_BELOW else bytes(out)
 
 
 def _decode_term(
