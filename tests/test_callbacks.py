@@ -120,8 +120,8 @@ def test_requests_are_served_while_a_callback_waits(adapter: Adapter) -> None:
     assert adapter.process.recv() == ("reply", 1, ("ok", "late"))
 
 
-def test_callbacks_nest_to_any_depth(adapter: Adapter) -> None:
-    depth = 100
+def test_callbacks_nest_to_the_depth_limit_then_fail_with_their_own_error(adapter: Adapter) -> None:
+    depth = 50  # the default --max-callback-depth
     start(adapter, 1, "apply_fun", FUN0)
     callback_ids = [adapter.process.recv()[1]]
     for level in range(2, depth + 1):  # each callback's "fun" calls Python, which calls back again
@@ -129,6 +129,10 @@ def test_callbacks_nest_to_any_depth(adapter: Adapter) -> None:
         tag, callback_id, _, args = adapter.process.recv()
         assert (tag, args) == ("callback", [level])
         callback_ids.append(callback_id)
+    start(adapter, depth + 1, "apply_fun", FUN1, depth + 1)
+    tag, request_id, (status, error) = adapter.process.recv()
+    assert (tag, request_id, status, error["type"]) == ("reply", depth + 1, "error", "CallbackDepthError")
+    assert "nested 50 deep" in error["message"] and "--max-callback-depth" in error["message"]
     for level in range(depth, 0, -1):  # the innermost answers first
         adapter.process.send((CALLBACK_REPLY, callback_ids.pop(), (Atom("ok"), level * 10)))
         assert adapter.process.recv() == ("reply", level, ("ok", level * 10))

@@ -7,9 +7,17 @@ sends a message to a process whose pid it was given.
 
 from __future__ import annotations
 
-from .core.errors import ElixirError, ProcessNotAliveError
+from .core.errors import CallbackDepthError, Cancelled, ElixirError, ProcessNotAliveError
+from .core.link import send
 from .core.terms import Atom
-from .runtime.callbacks import send
 
 __version__ = "0.1.0"
-__all__ = ["Atom", "ElixirError", "ProcessNotAliveError", "__version__", "send"]
+__all__ = [
+    "Atom",
+    "CallbackDepthError",
+    "Cancelled",
+    "ElixirError",
+    "ProcessNotAliveError",
+    "__version__",
+    "send",
+]

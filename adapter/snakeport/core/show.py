@@ -22,23 +22,64 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
     from typing import Any
 
-__all__ = ["elixir", "jsonable", "opaque_text"]
+__all__ = ["brief", "elixir", "jsonable", "opaque_text"]
 
 MAX_ITEMS = 20  # list, tuple and map entries shown before the count
 MAX_BYTES = 32  # bytes of a binary shown
 MAX_CHARS = 200  # characters of a string shown
+MAX_DEPTH = 50  # container levels shown
+_DECIMAL_BITS = 1024  # longer integers are shown by their size (or in hex)
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
 def elixir(term: Any, full: bool = False) -> str:
-    """``term`` in Elixir's syntax (what ``inspect/1`` would print, near enough)."""
-    parts: list[str] = []
-    _write(term, full, parts)
-    return "".join(parts)
+    """``term`` in Elixir's syntax (what ``inspect/1`` would print, near enough).
+
+    Never fails and never recurses: containers nested deeper than
+    ``MAX_DEPTH`` print as ``...`` unless ``full``, and integers too long
+    for decimal text print by their size (in hex when ``full``).
+    """
+    out: list[str] = []
+    # A stack of what is left to write: text, or (term, depth) to render.
+    todo: list[Any] = [(term, 0)]
+    while todo:
+        item = todo.pop()
+        if type(item) is str:
+            out.append(item)
+        else:
+            _write(item[0], item[1], full, out, todo)
+    return "".join(out)
 
 
-def _write(term: Any, full: bool, out: list[str]) -> None:
+def brief(term: Any, limit: int = 80) -> str:
+    """``term`` shown for an error message: at most ``limit`` characters, whatever it is."""
+    text = elixir(_shallow(term))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _shallow(term: Any) -> Any:
+    """The top few levels of ``term`` (so an error message never walks a huge value)."""
+    return _Cut(term, 3)
+
+
+class _Cut:
+    """A term to render only ``levels`` deep (``brief``)."""
+
+    __slots__ = ("levels", "term")
+
+    def __init__(self, term: Any, levels: int) -> None:
+        self.term = term
+        self.levels = levels
+
+
+def _write(term: Any, depth: int, full: bool, out: list[str], todo: list[Any]) -> None:
+    """Write a scalar to ``out``, or push a container's pieces on ``todo`` (last first)."""
+    if type(term) is _Cut:
+        if term.levels <= 0:
+            out.append("...")
+            return
+        term, depth = term.term, MAX_DEPTH - term.levels
     if term is None:
         out.append("nil")
     elif term is True or term is False:
@@ -46,35 +87,43 @@ def _write(term: Any, full: bool, out: list[str]) -> None:
     elif type(term) is Atom:
         out.append(_atom(term))
     elif isinstance(term, int):
-        out.append(repr(term))
+        out.append(_integer(int(term), full))
     elif isinstance(term, float):
         out.append(_float(term))
     elif isinstance(term, str):
         out.append(_string(term, full))
     elif isinstance(term, (bytes, bytearray, memoryview)):
-        out.append(_binary(bytes(term), full))
-    elif isinstance(term, tuple):
-        _items("{", term, "}", full, out)
-    elif isinstance(term, ImproperList):
-        out.append("[")
-        for index, item in enumerate(term.elements):
-            out.append(", " if index else "")
-            _write(item, full, out)
-        out.append(" | ")
-        _write(term.tail, full, out)
-        out.append("]")
-    elif isinstance(term, list):
-        _items("[", term, "]", full, out)
-    elif isinstance(term, Mapping):
-        _map(term, full, out)
+        out.append(_binary(bytes(term) if full else bytes(term[: MAX_BYTES + 1]), full, len(term)))
     elif isinstance(term, Opaque):
         out.append(opaque_text(term))
     elif isinstance(term, BitString):
         head = ", ".join(map(str, term.data[:-1]))
         last = f"{term.data[-1] >> (8 - term.bits)}::size({term.bits})"
         out.append(f"<<{head + ', ' if head else ''}{last}>>")
+    elif isinstance(term, (tuple, list, ImproperList, Mapping)):
+        if not full and depth >= MAX_DEPTH:
+            out.append("...")
+        elif isinstance(term, ImproperList):
+            pieces: list[Any] = ["["]
+            for index, element in enumerate(term.elements):
+                pieces += [", "] * bool(index) + [(element, depth + 1)]
+            pieces += [" | ", (term.tail, depth + 1), "]"]
+            todo.extend(reversed(pieces))
+        elif isinstance(term, Mapping):
+            todo.extend(reversed(_map(term, depth, full)))
+        else:
+            opening, closing = ("{", "}") if isinstance(term, tuple) else ("[", "]")
+            todo.extend(reversed(_items(opening, term, closing, depth, full)))
     else:
         out.append(f"#Python<{type(term).__name__}>")
+
+
+def _integer(value: int, full: bool) -> str:
+    if value.bit_length() <= _DECIMAL_BITS:
+        return repr(value)
+    if full:
+        return ("-" if value < 0 else "") + hex(abs(value))
+    return f"#Integer<{value.bit_length()} bits>"
 
 
 def _float(value: float) -> str:
@@ -85,28 +134,26 @@ def _float(value: float) -> str:
     return repr(value)
 
 
-def _items(open_: str, items: Any, close: str, full: bool, out: list[str]) -> None:
-    out.append(open_)
+def _items(opening: str, items: Any, closing: str, depth: int, full: bool) -> list[Any]:
     shown = items if full or len(items) <= MAX_ITEMS else items[:MAX_ITEMS]
+    pieces: list[Any] = [opening]
     for index, item in enumerate(shown):
-        out.append(", " if index else "")
-        _write(item, full, out)
+        pieces += [", "] * bool(index) + [(item, depth + 1)]
     if len(shown) < len(items):
-        out.append(f", ... {len(items) - len(shown)} more")
-    out.append(close)
+        pieces.append(f", ... {len(items) - len(shown)} more")
+    pieces.append(closing)
+    return pieces
 
 
-def _map(term: Mapping[Any, Any], full: bool, out: list[str]) -> None:
-    out.append("%{")
+def _map(term: Mapping[Any, Any], depth: int, full: bool) -> list[Any]:
+    pieces: list[Any] = ["%{"]
     for index, (key, value) in enumerate(term.items()):
         if not full and index == MAX_ITEMS:
-            out.append(f", ... {len(term) - MAX_ITEMS} more")
+            pieces.append(f", ... {len(term) - MAX_ITEMS} more")
             break
-        out.append(", " if index else "")
-        _write(key, full, out)
-        out.append(" => ")
-        _write(value, full, out)
-    out.append("}")
+        pieces += [", "] * bool(index) + [(key, depth + 1), " => ", (value, depth + 1)]
+    pieces.append("}")
+    return pieces
 
 
 def _atom(name: str) -> str:
@@ -126,17 +173,26 @@ def _escape(text: str) -> str:
 
 
 def _string(text: str, full: bool) -> str:
-    if not all(c.isprintable() or c in _ESCAPES for c in text):  # Elixir shows these as bytes
-        return _binary(text.encode("utf-8", "surrogatepass"), full)
-    if full or len(text) <= MAX_CHARS:
+    shown = text if full or len(text) <= MAX_CHARS else text[:MAX_CHARS]
+    if not all(c.isprintable() or c in _ESCAPES for c in shown):  # Elixir shows these as bytes
+        raw = shown.encode("utf-8", "surrogatepass")
+        return _binary(raw, full, len(raw) + _utf8_size(text[len(shown) :]))
+    if len(shown) == len(text):
         return '"' + _escape(text) + '"'
-    rest = len(text[MAX_CHARS:].encode("utf-8", "surrogatepass"))
-    return f'"{_escape(text[:MAX_CHARS])}"... {rest} more bytes'
+    return f'"{_escape(shown)}"... {_utf8_size(text[MAX_CHARS:])} more bytes'
 
 
-def _binary(data: bytes, full: bool) -> str:
-    shown = data if full or len(data) <= MAX_BYTES else data[:MAX_BYTES]
-    more = f", ... {len(data) - len(shown)} more bytes" if len(shown) < len(data) else ""
+def _utf8_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8, counted without encoding a copy of it."""
+    if text.isascii():
+        return len(text)
+    return sum(1 if c < "\x80" else 2 if c < "\u0800" else 4 if c > "\uffff" else 3 for c in text)
+
+
+def _binary(data: bytes, full: bool, size: int | None = None) -> str:
+    size = len(data) if size is None else size
+    shown = data if full or size <= MAX_BYTES else data[:MAX_BYTES]
+    more = f", ... {size - len(shown)} more bytes" if len(shown) < size else ""
     return "<<" + ", ".join(map(str, shown)) + more + ">>"
 
 
@@ -144,13 +200,8 @@ def _binary(data: bytes, full: bool) -> str:
 
 
 def _read_atom(raw: bytes, pos: int) -> tuple[str, int]:
-    tag = raw[pos]
-    if tag in (tags.SMALL_ATOM_UTF8, tags.SMALL_ATOM):
-        size, pos = raw[pos + 1], pos + 2
-    else:
-        size, pos = struct.unpack_from(">H", raw, pos + 1)[0], pos + 3
-    encoding = "latin-1" if tag in (tags.ATOM, tags.SMALL_ATOM) else "utf-8"
-    return raw[pos : pos + size].decode(encoding, "replace"), pos + size
+    start, size, latin1 = tags.atom_header(raw, pos)
+    return raw[start : start + size].decode("latin-1" if latin1 else "utf-8", "replace"), start + size
 
 
 def _node(name: str) -> str:
@@ -173,7 +224,7 @@ def opaque_text(term: Opaque) -> str:
             return _reference(raw)
         if isinstance(term, Fun):
             return _fun(raw)
-    except (IndexError, struct.error):
+    except (IndexError, ValueError, struct.error):
         pass
     return f"#{type(term).__name__}<{raw.hex()}>"
 

@@ -10,11 +10,11 @@ maps may have lists and maps as keys, which Python dicts cannot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
-    from typing import Any, ClassVar
+    from typing import Any
 
 if TYPE_CHECKING:
     _MappingBase = Mapping[Any, Any]
@@ -106,13 +106,12 @@ class _NodeBound(Opaque):
     def identity(self) -> tuple[str, bytes]:
         """(node name, the bytes after the node atom): what makes it this term."""
         if self._identity is None:
-            raw, at = self.raw, self._node_at
-            tag = raw[at]
-            wide = tag in (100, 118)  # ATOM_EXT, ATOM_UTF8_EXT: 2-byte length
-            size = int.from_bytes(raw[at + 1 : at + 3], "big") if wide else raw[at + 1]
-            start = at + (3 if wide else 2)
-            text = raw[start : start + size].decode("latin-1" if tag in (100, 115) else "utf-8")
-            self._identity = (text, raw[:1] + raw[1:at] + raw[start + size :])
+            from .etf.tags import atom_header  # not at import: etf imports this module
+
+            raw = self.raw
+            start, size, latin1 = atom_header(raw, self._node_at)
+            text = raw[start : start + size].decode("latin-1" if latin1 else "utf-8")
+            self._identity = (text, raw[: self._node_at] + raw[start + size :])
         return self._identity
 
     def __eq__(self, other: object) -> bool:
@@ -155,8 +154,6 @@ class Fun(Opaque):
 
     __slots__ = ("arity",)
     arity: int
-    # Set by the running adapter: runs the fun on the BEAM and returns its value.
-    runner: ClassVar[Callable[[Fun, tuple[Any, ...]], Any] | None] = None
 
     def __init__(self, raw: bytes, arity: int = -1) -> None:
         super().__init__(raw)
@@ -173,12 +170,9 @@ class Fun(Opaque):
             )
         if self.arity >= 0 and len(args) != self.arity:
             raise TypeError(f"Elixir fun of arity {self.arity} called with {len(args)} argument(s)")
-        runner = Fun.runner
-        if runner is None:
-            raise RuntimeError(
-                "an Elixir fun can only be called inside the SnakePort adapter serving the BEAM that sent it"
-            )
-        return runner(self, args)
+        from .link import LINK  # not at import: link imports this module
+
+        return LINK.call(self, args)
 
     def __reduce__(self) -> tuple[Any, tuple[bytes, int]]:  # type: ignore[override]
         return (type(self), (self.raw, self.arity))

@@ -15,8 +15,9 @@ and list options take both.
   --ref-ttl S              SNAKEPORT_REF_TTL          drop refs idle for S seconds (default: never)
   --fds IN,OUT             SNAKEPORT_FDS              protocol fds (default 0,1; e.g. 3,4 for nouse_stdio)
   --compress-above BYTES   SNAKEPORT_COMPRESS_ABOVE   zlib-compress replies over BYTES
-  --log-level LEVEL        SNAKEPORT_LOG_LEVEL        stderr diagnostics: DEBUG, INFO, WARNING (default),
-                                                      ERROR, CRITICAL
+  --max-callback-depth N   SNAKEPORT_MAX_CALLBACK_DEPTH  Elixir funs calling Python calling funs, nested
+                                                      at most N deep (default 50)
+  --log-level LEVEL        SNAKEPORT_LOG_LEVEL        stderr diagnostics: WARNING (default), ERROR, OFF
   -h, --help                                          show this help and exit
 
 Bad options: a message on stderr and exit status 2.  (The parser is our
@@ -27,136 +28,34 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from .. import __version__
 from ..core import etf, protocol
+from ..core.engine import Engine
 from ..core.errors import error_map
-from ..runtime.dispatch import Dispatcher
+from ..core.link import LINK
+from ..runtime.dispatch import CALL_TYPES, Dispatcher
 from ..runtime.helpers import HelperRegistry
-from ..runtime.registry import DEFAULT_MAX_REFS, Registry
+from ..runtime.registry import Registry
+from ..runtime.runner import Runner
 from ..runtime.serialize import ResultEncoder
-from . import log
+from . import guard, log
+from .options import OptionError, Options, parse_options
 from .recorder import Recorder
-from .server import Server
-from .transport import Transport, protect_stdio, watch_for_hangup
+from .transport import Transport, protect_stdio
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
     from typing import Any
 
-__all__ = ["OptionError", "Options", "main", "parse_options"]
-
-
-class OptionError(ValueError):
-    """A bad option or option value."""
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError
-    return value
-
-
-def _fds(text: str) -> tuple[int, int]:
-    parts = [int(part) for part in text.split(",")]
-    if len(parts) != 2 or min(parts) < 0:
-        raise ValueError
-    return parts[0], parts[1]
-
-
-def _level(text: str) -> str:
-    if text.upper() not in log.LEVELS:
-        raise ValueError
-    return text.upper()
-
-
-# option: (attribute, parser, what a valid value is, environment variable, list separator or None)
-_OPTIONS: dict[str, tuple[str, Callable[[str], Any], str, str, str | None]] = {
-    "--record": ("record", str, "a file name", "SNAKEPORT_RECORD", None),
-    "--helper-path": ("helper_path", str, "a folder", "SNAKEPORT_HELPER_PATH", os.pathsep),
-    "--allow-module": ("allow_module", str, "a module pattern", "SNAKEPORT_ALLOW_MODULE", ","),
-    "--max-frame-bytes": (
-        "max_frame_bytes",
-        _positive_int,
-        "a positive integer",
-        "SNAKEPORT_MAX_FRAME_BYTES",
-        None,
-    ),
-    "--max-refs": ("max_refs", _positive_int, "a positive integer", "SNAKEPORT_MAX_REFS", None),
-    "--ref-ttl": ("ref_ttl", _positive_float, "a positive number of seconds", "SNAKEPORT_REF_TTL", None),
-    "--fds": ("fds", _fds, "two fds, IN,OUT", "SNAKEPORT_FDS", None),
-    "--compress-above": (
-        "compress_above",
-        _positive_int,
-        "a positive integer",
-        "SNAKEPORT_COMPRESS_ABOVE",
-        None,
-    ),
-    "--log-level": ("log_level", _level, "one of " + ", ".join(log.LEVELS), "SNAKEPORT_LOG_LEVEL", None),
-}
-
-
-class Options:
-    """The adapter's settings, defaults first."""
-
-    def __init__(self) -> None:
-        self.record: str | None = None
-        self.helper_path: list[str] = []
-        self.allow_module: list[str] = []
-        self.max_frame_bytes: int = etf.DEFAULT_MAX_SIZE
-        self.max_refs: int = DEFAULT_MAX_REFS
-        self.ref_ttl: float | None = None
-        self.fds: tuple[int, int] | None = None
-        self.compress_above: int | None = None
-        self.log_level: str = "WARNING"
-
-    def set(self, flag: str, text: str, source: str) -> None:
-        attribute, parse, valid, _, separator = _OPTIONS[flag]
-        try:
-            value = parse(text)
-        except ValueError:
-            raise OptionError(f"{source}: {text!r} is not {valid}") from None
-        if separator is None:
-            setattr(self, attribute, value)
-        else:
-            getattr(self, attribute).append(value)
-
-
-def parse_options(argv: Sequence[str], environ: dict[str, str] | None = None) -> Options:
-    """Settings from the environment, then from ``argv``; OptionError if bad."""
-    environ = dict(os.environ if environ is None else environ)
-    options = Options()
-    for flag, (_, _, _, variable, separator) in _OPTIONS.items():
-        raw = environ.get(variable, "")
-        if raw:
-            for part in raw.split(separator) if separator else [raw]:
-                if part:
-                    options.set(flag, part, f"environment variable {variable}")
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        flag, equals, value = arg.partition("=")
-        if flag not in _OPTIONS:
-            raise OptionError(f"unknown option {arg!r} (see --help)")
-        if not equals:
-            if not args:
-                raise OptionError(f"option {flag} needs a value")
-            value = args.pop(0)
-        options.set(flag, value, flag)
-    return options
+__all__ = ["main"]
 
 
 def main(
     argv: Sequence[str] | None = None, default_helper_dirs: Sequence[str | os.PathLike[str]] = ()
 ) -> int:
+    """Run the adapter (or ``frames dump|replay``); the process's exit status."""
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["frames"]:
         from ..tools.frames_cli import main as frames_main
@@ -171,35 +70,71 @@ def main(
         sys.stderr.write(f"snakeport: error: {exc}\n")
         return 2
     log.set_level(options.log_level)
-    if options.fds is None:
-        fd_in, fd_out = protect_stdio()
-    else:
-        fd_in, fd_out = options.fds
-    watch_for_hangup(fd_in)
-    transport = Transport(fd_in, fd_out, options.max_frame_bytes)
+    fd_in, fd_out = protect_stdio() if options.fds is None else options.fds
+    guard_kind = guard.watch(fd_in)
+    transport = Transport(fd_in, fd_out)
     try:
         helpers = HelperRegistry([*default_helper_dirs, *options.helper_path])
         recorder = Recorder(options.record) if options.record else None
     except Exception as exc:
-        transport.write(etf.encode(protocol.startup_error(error_map(exc, {"phase": "startup"}))))
-        log.error(f"startup failed: {exc}")
+        _write_startup_error(transport, exc)
         return 1
-    registry = Registry(max_refs=options.max_refs, ttl=options.ref_ttl, on_release=_close_generator)
-    dispatcher = Dispatcher(registry, helpers, options.allow_module, stats=lambda: _counters(transport))
-    try:  # noqa: SIM105 - contextlib.suppress would add an import to every start
-        Server(transport, dispatcher, ResultEncoder(registry, options.compress_above), recorder).serve()
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the BEAM closed the port while we wrote: nobody is left to answer
+    engine = _engine(options, transport, helpers, recorder)
+    # Each nested callback level is about a dozen Python frames of the engine's own.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000 + 40 * options.max_callback_depth))
+    LINK.engine = engine
+    try:
+        engine.start(_ready_info(guard_kind))
+        engine.serve()
+    except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        pass  # the BEAM closed the port (the guard may have asked us to stop): nobody is left to answer
+    finally:
+        LINK.engine = None
+        engine.runner.close()
+        if recorder is not None:
+            recorder.close()
     return 0
 
 
-def _counters(transport: Transport) -> dict[str, Any]:
+def _engine(
+    options: Options, transport: Transport, helpers: HelperRegistry, recorder: Recorder | None
+) -> Engine:
+    registry = Registry(max_refs=options.max_refs, ttl=options.ref_ttl, on_release=_close_generator)
+    counters: list[Engine] = []
+    dispatcher = Dispatcher(registry, helpers, options.allow_module, stats=lambda: counters[0].counters())
+    runner = Runner(dispatcher, ResultEncoder(registry, options.compress_above))
+    import _thread
+
+    engine = Engine(
+        runner,
+        transport.write,
+        lambda block: transport.read_into(engine, block),
+        max_frame_bytes=options.max_frame_bytes,
+        recorder=recorder,
+        warn=log.warning,
+        max_callback_depth=options.max_callback_depth,
+        lock=_thread.allocate_lock(),  # snakeport.send may be called from the user's threads
+        thread_ident=_thread.get_ident,
+    )
+    counters.append(engine)
+    return engine
+
+
+def _ready_info(guard_kind: str) -> dict[str, Any]:
     return {
-        "frames_in": transport.frames_in,
-        "frames_out": transport.frames_out,
-        "bytes_in": transport.bytes_in,
-        "bytes_out": transport.bytes_out,
+        "protocol": protocol.PROTOCOL_VERSION,
+        "version": __version__,
+        "python": sys.version.split()[0],
+        "pid": os.getpid(),
+        "codec": etf.IMPLEMENTATION,
+        "guard": guard_kind,
+        "call_types": sorted(CALL_TYPES),
     }
+
+
+def _write_startup_error(transport: Transport, exc: Exception) -> None:
+    transport.write([etf.encode(protocol.startup_error(error_map(exc, {"phase": "startup"})))])
+    log.error(f"startup failed: {exc}")
 
 
 def _close_generator(entry: Any) -> None:

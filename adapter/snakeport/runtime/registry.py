@@ -32,7 +32,6 @@ class Entry:
 
     __slots__ = (
         "error",
-        "exhausted",
         "last_access",
         "last_batch",
         "library",
@@ -50,7 +49,6 @@ class Entry:
         self.python_module = python_module
         self.library = library
         self.last_access = last_access
-        self.exhausted = False
         # Streams only: items put back by a client, the items of the last
         # batch handed out, an error raised after a batch's first items.
         self.pushback: list[Any] = []

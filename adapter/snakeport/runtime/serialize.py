@@ -13,6 +13,7 @@ import types
 from ..core import etf
 from ..core.etf.encoder import encode_pieces
 from .registry import Registry
+from .request import Origin
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -52,35 +53,37 @@ class ResultEncoder:
         self.registry = registry
         self.compress_above = compress_above
 
-    def make_ref(self, obj: Any, session_id: str, python_module: str, library: str) -> dict[str, Any]:
+    def make_ref(self, obj: Any, origin: Origin) -> dict[str, Any]:
         """Register ``obj`` and return its wire map (a ref, or a stream ref)."""
         stream_type = stream_type_of(obj)
         wire = {
             "__type__": "ref" if stream_type is None else "stream_ref",
             "__schema__": 1,
-            "id": self.registry.add(session_id, obj, python_module, library, stream_type),
-            "session_id": session_id,
+            "id": self.registry.add(
+                origin.session_id, obj, origin.python_module, origin.library, stream_type
+            ),
+            "session_id": origin.session_id,
             "type_name": type(obj).__name__,
-            "python_module": python_module,
-            "library": library,
+            "python_module": origin.python_module,
+            "library": origin.library,
         }
         if stream_type is not None:
             wire["stream_type"] = stream_type
         return wire
 
-    def encode(self, term: Any, session_id: str, python_module: str, library: str) -> list[Any]:
+    def encode(self, term: Any, origin: Origin) -> list[Any]:
         """Encode ``term`` as frame pieces; each leaf the codec cannot encode becomes a ref."""
         made: dict[int, tuple[Any, dict[str, Any]]] = {}  # id -> (object kept alive, its wire map)
 
         def as_ref(obj: Any) -> dict[str, Any]:
             known = made.get(id(obj))
             if known is None:
-                known = made[id(obj)] = (obj, self.make_ref(obj, session_id, python_module, library))
+                known = made[id(obj)] = (obj, self.make_ref(obj, origin))
             return known[1]
 
         try:
             return encode_pieces(term, default=as_ref, compress_above=self.compress_above)
         except etf.EncodeError:
             for _, wire in made.values():  # refs of a reply that is never sent
-                self.registry.release(session_id, wire["id"])
+                self.registry.release(origin.session_id, wire["id"])
             raise

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from itertools import islice
 
 from .registry import Entry
+from .request import Origin
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -73,7 +74,6 @@ def take(
 def _finish(entry: Entry) -> None:
     """The iterator is spent: release it now (its memory, its generator frame)."""
     entry.obj = None
-    entry.exhausted = True
 
 
 async def _collect(agen: Any, count: int, items: list[Any]) -> None:
@@ -85,38 +85,25 @@ async def _collect(agen: Any, count: int, items: list[Any]) -> None:
 
 
 class PushStream:
-    """One ``"stream"`` request: its iterator, its credit, and where refs go."""
+    """One ``"stream"`` request: its iterator, its credit, and where refs made for its items go."""
 
-    __slots__ = (
-        "async_loop",
-        "credit",
-        "error",
-        "iterator",
-        "library",
-        "max_items",
-        "python_module",
-        "request_id",
-        "session_id",
-    )
+    __slots__ = ("async_loop", "credit", "error", "iterator", "max_items", "origin", "request_id")
 
     def __init__(
         self,
         request_id: int,
         iterator: Any,
         credit: int,
-        session_id: str,
-        python_module: str,
-        library: str,
+        origin: Origin,
         async_loop: asyncio.AbstractEventLoop | None,
+        max_items: int = CHUNK_ITEMS,
     ) -> None:
         self.request_id = request_id
         self.iterator = iterator
         self.credit = credit
-        self.session_id = session_id
-        self.python_module = python_module
-        self.library = library
+        self.origin = origin  # where refs made for its items live
         self.async_loop = async_loop  # set for async generators
-        self.max_items = CHUNK_ITEMS
+        self.max_items = max_items
         self.error: BaseException | None = None  # raised after the items made before it went out
 
     def chunk(self) -> tuple[list[Any], bool]:

@@ -34,7 +34,14 @@ if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it h
 __all__ = ["Difference", "Normaliser", "Replay"]
 
 _TRACEBACK_PLACE = re.compile(r'File "[^"]*", line \d+')
-_READY_VARIES = ("pid", "python", "version")
+# A traceback frame inside the adapter itself (with its source line and any caret line).
+_ADAPTER_FRAME = re.compile(
+    r'  File "[^"]*[/\\]snakeport[/\\](?:(?:core|runtime|edge|tools|etf)[/\\])*\w+\.py", '
+    r"line \d+, in [^\n]*\n(    [^\n]*\n)*"
+)
+_CARETS = re.compile(r"^ *[~^]+ *\n", re.MULTILINE)
+# Of the ready frame's info only the protocol version is compared: the rest describes the build.
+_READY_KEPT = ("protocol",)
 
 
 class Normaliser:
@@ -54,7 +61,7 @@ class Normaliser:
     def frame(self, term: Any) -> Any:
         """A decoded output frame, normalised."""
         if type(term) is tuple and len(term) == 2 and term[0] == "ready" and isinstance(term[1], dict):
-            info = {key: (f"<{key}>" if key in _READY_VARIES else value) for key, value in term[1].items()}
+            info = {key: value for key, value in term[1].items() if key in _READY_KEPT}
             return (term[0], self.term(info))
         return self.term(term)
 
@@ -75,7 +82,8 @@ class Normaliser:
 
     def _field(self, key: Any, value: Any) -> Any:
         if key == "traceback" and isinstance(value, str):
-            return _TRACEBACK_PLACE.sub('File "<path>", line <n>', self._text(value))
+            text = _ADAPTER_FRAME.sub("", _CARETS.sub("", self._text(value)))
+            return _TRACEBACK_PLACE.sub('File "<path>", line <n>', text)
         return self.term(value)
 
     def _text(self, text: str) -> str:

@@ -462,16 +462,12 @@ def _number_run(buf: Any, pos: int, count: int, base: int) -> tuple[list[Any], i
 
 def _atom(buf: Any, tag: int, pos: int, end: int, offset: int) -> tuple[Any, int]:
     """Decode the atom whose tag was read at ``pos - 1`` (used outside the hot loop)."""
-    if tag == SMALL_ATOM_UTF8 or tag == SMALL_ATOM:
-        size = buf[pos]
-        pos += 1
-    else:
-        size = _U16(buf, pos)[0]
-        pos += 2
-    stop = pos + size
-    if stop > end:
-        raise DecodeError(f"atom of {size} bytes runs past the end", offset)
-    return _new_atom(bytes(buf[pos:stop]), tag == ATOM or tag == SMALL_ATOM, offset), stop
+    try:
+        start, size, latin1 = T.atom_header(buf, pos - 1)
+    except IndexError:
+        size = buf[pos] if tag == SMALL_ATOM_UTF8 or tag == SMALL_ATOM else _U16(buf, pos)[0]
+        raise DecodeError(f"atom of {size} bytes runs past the end", offset) from None
+    return _new_atom(bytes(buf[start : start + size]), latin1, offset), start + size
 
 
 def _new_atom(raw: bytes, latin1: bool, offset: int) -> Any:

@@ -45,7 +45,6 @@ _SAFE_KEY_TYPES = frozenset((str, int, Atom))
 
 _SMALL_INTS = [bytes((T.SMALL_INTEGER, i)) for i in range(256)]
 _NIL = bytes((T.NIL,))
-_EMPTY_MAP = _HEAD_BI(T.MAP, 0)
 
 
 def _atom_bytes(name: str) -> bytes:

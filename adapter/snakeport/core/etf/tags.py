@@ -51,3 +51,23 @@ UNSUPPORTED = {
     DIST_FRAG_HEADER: "a distribution fragment header is not a term",
     FUN: "FUN_EXT was removed in OTP R15",
 }
+
+_ATOM_TAGS = {ATOM: (2, True), SMALL_ATOM: (1, True), ATOM_UTF8: (2, False), SMALL_ATOM_UTF8: (1, False)}
+
+
+def atom_header(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, int, bool]:
+    """Read the atom whose tag is at ``pos``: (where its text starts, its length in bytes, latin-1?).
+
+    The one reader of atom headers outside the decoder's hot loop (opaque
+    terms, the envelope's tag, rendering).  Raises ``ValueError`` when there
+    is no atom tag at ``pos`` and ``IndexError`` when the bytes stop short.
+    """
+    tag = buf[pos]
+    width, latin1 = _ATOM_TAGS.get(tag, (0, False))
+    if not width:
+        raise ValueError(f"tag {tag} at byte {pos} is not an atom")
+    size = buf[pos + 1] if width == 1 else (buf[pos + 1] << 8) | buf[pos + 2]
+    start = pos + 1 + width
+    if start + size > len(buf):
+        raise IndexError(f"atom at byte {pos} runs past the end")
+    return start, size, latin1

@@ -1,0 +1,163 @@
+"""``{packet, 4}`` framing without I/O: bytes in, complete frames out.
+
+One mechanism for every reader of the wire (the adapter's transport, the
+replay tool, the test harness, the raw-echo benchmark).  Small frames are
+cut from one read buffer.  A big frame is assembled in a buffer of its own,
+which the reader may fill straight from the fd (``space()`` then
+``filled(n)``), so its bytes are copied once.  That buffer grows with the
+bytes that actually arrived, never from the header alone: a header that
+lies about a gigabyte costs at most ``_FIRST_BUFFER`` bytes until the bytes
+come.  A frame over the size limit is refused by its header (an
+``Oversize`` in the frame stream) and its bytes are skipped unstored.
+"""
+
+from __future__ import annotations
+
+import struct
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
+    from typing import TypeAlias
+
+__all__ = ["HEADER", "FrameBuffer", "Oversize", "frame"]
+
+HEADER = struct.Struct(">I")
+# A frame bigger than what is buffered gets its own buffer of at most this
+# many bytes at first (or its exact size when smaller); each time it fills,
+# it doubles, up to the declared size.
+_FIRST_BUFFER = 4 << 20
+# Below this, a frame still to come is left to the read buffer.
+_OWN_BUFFER_ABOVE = 1 << 16
+
+
+class Oversize:
+    """A frame whose header declared more than the limit; its bytes are skipped."""
+
+    __slots__ = ("limit", "size")
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+
+    def __repr__(self) -> str:
+        return f"Oversize({self.size}, limit={self.limit})"
+
+
+if TYPE_CHECKING:
+    Frame: TypeAlias = "bytes | bytearray | Oversize"
+
+
+def frame(payload: bytes) -> bytes:
+    """``payload`` with its 4-byte length header, as the BEAM's ``{packet, 4}`` sends it."""
+    return HEADER.pack(len(payload)) + payload
+
+
+class FrameBuffer:
+    """Cuts ``{packet, 4}`` frames out of the bytes fed to it.
+
+    ``feed(data)`` returns the frames ``data`` completed.  While a big frame
+    is being assembled, ``space()`` is the part of its buffer still to fill:
+    a reader may read into it and call ``filled(n)``, or just ``feed``.
+    """
+
+    def __init__(self, max_frame_bytes: int = 1 << 30) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self._buf = bytearray()  # bytes of frames not yet complete (small ones)
+        self._big: bytearray | None = None  # the big frame being assembled
+        self._big_size = 0  # its declared size
+        self._big_have = 0  # its bytes so far
+        self._skip = 0  # bytes of a refused frame still to drop
+        self.frames = 0  # complete frames and refused ones cut so far
+        self.bytes = 0  # bytes of complete frames, headers included
+
+    @property
+    def pending(self) -> int:
+        """Bytes received that belong to no complete frame yet."""
+        return len(self._buf) + self._big_have
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
+        """The frames completed by ``data`` (maybe none), in order."""
+        frames: list[Frame] = []
+        view = memoryview(data).cast("B")
+        while view:
+            if self._skip:
+                dropped = min(self._skip, len(view))
+                self._skip -= dropped
+                view = view[dropped:]
+            elif self._big is not None:
+                take = min(len(view), self._big_size - self._big_have)
+                self._grow(self._big_have + take)
+                self._big[self._big_have : self._big_have + take] = view[:take]
+                view = view[take:]
+                self._big_have += take
+                self._finish_big(frames)
+            else:
+                self._buf += view
+                view = view[len(view) :]
+                self._cut(frames)
+        return frames
+
+    def space(self) -> memoryview | None:
+        """Where the next bytes of a big frame go, for a direct read; None when no big frame is open."""
+        if self._big is None:
+            return None
+        self._grow(min(self._big_size, max(self._big_have + 1, len(self._big))))
+        return memoryview(self._big)[self._big_have : len(self._big)]
+
+    def filled(self, count: int) -> list[Frame]:
+        """``count`` bytes were written into ``space()``; the frame, if that completed it."""
+        self._big_have += count
+        frames: list[Frame] = []
+        self._finish_big(frames)
+        return frames
+
+    def _grow(self, need: int) -> None:
+        """Make the big frame's buffer hold ``need`` bytes, doubling (never past the declared size)."""
+        assert self._big is not None
+        size = len(self._big)
+        if need <= size:
+            return
+        new_size = min(self._big_size, max(need, 2 * size))
+        grown = bytearray(new_size)
+        grown[: self._big_have] = memoryview(self._big)[: self._big_have]
+        self._big = grown
+
+    def _finish_big(self, frames: list[Frame]) -> None:
+        if self._big is not None and self._big_have == self._big_size:
+            frames.append(self._big)
+            self.frames += 1
+            self.bytes += self._big_size + 4
+            self._big = None
+            self._big_size = self._big_have = 0
+
+    def _cut(self, frames: list[Frame]) -> None:
+        """Move every complete frame of the read buffer into ``frames``."""
+        buf = self._buf
+        pos = 0
+        end = len(buf)
+        while end - pos >= 4:
+            size = HEADER.unpack_from(buf, pos)[0]
+            have = end - pos - 4
+            if size > self.max_frame_bytes:  # refuse at once, then read past it
+                self.frames += 1
+                frames.append(Oversize(size, self.max_frame_bytes))
+                dropped = min(size, have)
+                pos += 4 + dropped
+                self._skip = size - dropped
+                if self._skip:
+                    break
+                continue
+            if have >= size:
+                frames.append(bytes(memoryview(buf)[pos + 4 : pos + 4 + size]))
+                self.frames += 1
+                self.bytes += size + 4
+                pos += 4 + size
+                continue
+            if size > _OWN_BUFFER_ABOVE:  # the rest arrives into its own buffer
+                self._big = bytearray(min(size, max(_FIRST_BUFFER, have)))
+                self._big[:have] = memoryview(buf)[pos + 4 :]
+                self._big_size, self._big_have = size, have
+                pos = end
+            break
+        if pos:
+            del buf[:pos]  # what is left is less than one frame

@@ -1,0 +1,82 @@
+"""The runtime as the engine drives it: frames to requests, requests to reply pieces.
+
+One object bundles what a request needs (the dispatcher with its
+allow-list, helpers and registry, the result encoder), so the engine in
+``core`` sees a small surface: decode a frame with its refs, make a
+``Request``, run it, encode a reply, a chunk or any term with refs at an
+origin.
+"""
+
+from __future__ import annotations
+
+from ..core import etf
+from .dispatch import Dispatcher
+from .request import DEFAULT_ORIGIN, Origin, Outcome, RefHandle, Request, ref_hook
+from .serialize import ResultEncoder, stream_type_of
+from .streams import CHUNK_ITEMS, PushStream
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
+    from typing import Any
+
+__all__ = ["Runner"]
+
+# Results a push stream sends as one item rather than iterating.
+_ONE_ITEM = (str, bytes, bytearray, memoryview, list, tuple, dict, set, frozenset)
+
+
+class Runner:
+    """Runs requests for the engine and encodes what goes back."""
+
+    #: Where refs go when no request is running (a user's own thread sends or calls back).
+    default_origin = DEFAULT_ORIGIN
+
+    def __init__(self, dispatcher: Dispatcher, encoder: ResultEncoder) -> None:
+        self.dispatcher = dispatcher
+        self.encoder = encoder
+
+    def decode(self, frame: Any, max_size: int) -> tuple[Any, list[RefHandle]]:
+        """A frame's term, refs in it made handles; raises ``DecodeError``."""
+        handles: list[RefHandle] = []
+        return etf.decode(frame, tag_hook=ref_hook(handles), max_size=max_size), handles
+
+    def request(self, fields: dict[str, Any], handles: list[RefHandle]) -> Request:
+        return Request(fields, handles)
+
+    def run(self, request: Request) -> Outcome:
+        """Run the request's user code; raises what it raises."""
+        return self.dispatcher.run(request)
+
+    def reply(self, term_of: Any, outcome: Outcome) -> list[Any]:
+        """The reply pieces for ``outcome``: ``term_of(value)`` encoded with refs at its origin."""
+        value = self.encoder.make_ref(outcome.value, outcome.origin) if outcome.as_ref else outcome.value
+        return self.encoder.encode(term_of(value), outcome.origin)
+
+    def encode(self, term: Any, origin: Origin) -> list[Any]:
+        """Any outgoing term (a chunk, a callback, a message) with refs at ``origin``."""
+        return self.encoder.encode(term, origin)
+
+    def resolve_all(self, value: Any) -> Any:
+        return self.dispatcher.resolve_all(value)
+
+    def push_stream(self, request_id: int, request: Request, outcome: Outcome) -> PushStream:
+        """Iterate a generator, an iterator or another iterable; any other result is one item.
+
+        SnakeBridge's rule: builtin containers (a list, a dict, a str) and
+        context managers are values, sent as one item.
+        """
+        value = outcome.value
+        kind = stream_type_of(value)
+        if kind is None:
+            iterable = hasattr(type(value), "__iter__") and not isinstance(value, _ONE_ITEM)
+            value = iter(value) if iterable and not _is_context_manager(value) else iter((value,))
+        loop = self.dispatcher.loop() if kind == "async_generator" else None
+        batch = request.count("batch", CHUNK_ITEMS) or CHUNK_ITEMS
+        return PushStream(request_id, value, request.count("credit", 2), outcome.origin, loop, batch)
+
+    def close(self) -> None:
+        self.dispatcher.close()
+
+
+def _is_context_manager(value: Any) -> bool:
+    return hasattr(type(value), "__enter__") and hasattr(type(value), "__exit__")
