@@ -1,8 +1,9 @@
 """The physical limit: return every {packet, 4} frame unchanged.
 
 No codec, no dispatch: what a Port round trip costs when Python does
-nothing.  Like the adapter it asks for 1 MiB pipes and reads a big frame
-straight into its own buffer.  Used by bench/roundtrip as the baseline.
+nothing.  Like the adapter it asks for 1 MiB pipes and cuts frames with the
+adapter's own ``FrameBuffer`` (a big frame is read straight into its own
+buffer).  Used by bench/roundtrip and bench/client as the baseline.
 """
 
 from __future__ import annotations
@@ -10,45 +11,46 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import struct
+import sys
 
-HEADER = struct.Struct(">I")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "adapter"))
+
+from snakeport.core.framing import FrameBuffer, Oversize
 
 
 def main() -> None:
     for fd in (0, 1):
         with contextlib.suppress(OSError):
             fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    buf = bytearray()
+    framer = FrameBuffer()
     while True:
-        chunk = os.read(0, 1 << 16)
-        if not chunk:
-            return
-        buf += chunk
-        pos, out = 0, []
-        while len(buf) - pos >= 4:
-            size = HEADER.unpack_from(buf, pos)[0]
-            have = len(buf) - pos - 4
-            if have < size:
-                if size > 1 << 16:  # the rest of a big frame: one buffer of its size
-                    frame = bytearray(4 + size)
-                    frame[: 4 + have] = buf[pos:]
-                    view = memoryview(frame)[4 + have :]
-                    while len(view):
-                        got = os.readv(0, [view])
-                        if not got:
-                            return
-                        view = view[got:]
-                    out.append(frame)
-                    pos = len(buf)
-                break
-            out.append(buf[pos : pos + 4 + size])
-            pos += 4 + size
-        del buf[:pos]
-        for piece in out:
-            view = memoryview(piece)
-            while len(view):
-                view = view[os.write(1, view) :]
+        space = framer.space()
+        if space is not None:
+            count = os.readv(0, [space])
+            if not count:
+                return
+            frames = framer.filled(count)
+        else:
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                return
+            frames = framer.feed(chunk)
+        for payload in frames:
+            if isinstance(payload, Oversize):
+                continue
+            _write(payload)
+
+
+def _write(payload: bytes | bytearray) -> None:
+    """The frame back, header and body in one writev, however the pipe splits it."""
+    parts = [memoryview(len(payload).to_bytes(4, "big")), memoryview(payload)]
+    while parts:
+        written = os.writev(1, parts)
+        while parts and written >= len(parts[0]):
+            written -= len(parts[0])
+            parts.pop(0)
+        if parts and written:
+            parts[0] = parts[0][written:]
 
 
 if __name__ == "__main__":

@@ -75,6 +75,10 @@ class FrameBuffer:
         """Bytes received that belong to no complete frame yet."""
         return len(self._buf) + self._big_have
 
+    def pending_need(self) -> int:
+        """Bytes still missing from the big frame being assembled (0 when none is open)."""
+        return self._big_size - self._big_have if self._big is not None else 0
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
         """The frames completed by ``data`` (maybe none), in order."""
         frames: list[Frame] = []

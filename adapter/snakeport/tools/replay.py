@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 import re
 import select
-import struct
 import subprocess
 import sys
 import time
 from collections import deque
 
 from ..core import etf
+from ..core.framing import FrameBuffer, Oversize, frame
 from ..core.recording import Record
 from ..core.show import elixir
 from ..core.terms import Atom
@@ -201,7 +201,7 @@ class Replay:
             translated, changed = translate_refs(term, self.recorded, self.fresh)
             if changed:
                 payload = etf.encode(translated)
-        data = memoryview(struct.pack(">I", len(payload)) + payload)
+        data = memoryview(frame(payload))
         while data:
             data = data[os.write(fd, data) :]
         self.sent += 1
@@ -219,32 +219,24 @@ def _show(payload: bytes) -> str:
 
 
 class _FrameReader:
-    """{packet, 4} frames from a pipe, with a timeout per frame."""
+    """``{packet, 4}`` frames from a pipe, with a timeout per frame."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-        self.buf = bytearray()
-        self.pos = 0  # start of the first unread frame in buf
+        self.framer = FrameBuffer()
+        self.ready: deque[bytes] = deque()
 
     def read(self, timeout: float) -> bytes | None:
         deadline = time.monotonic() + timeout
-        while True:
-            if len(self.buf) - self.pos >= 4:
-                size = struct.unpack_from(">I", self.buf, self.pos)[0]
-                start = self.pos + 4
-                if len(self.buf) - start >= size:
-                    self.pos = start + size
-                    return bytes(memoryview(self.buf)[start : self.pos])
-            if self.pos:  # keep only the partial frame before reading more
-                del self.buf[: self.pos]
-                self.pos = 0
+        while not self.ready:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self.fd], [], [], left)[0]:
                 return None
             chunk = os.read(self.fd, 1 << 16)
             if not chunk:
                 return None
-            self.buf += chunk
+            self.ready.extend(bytes(f) for f in self.framer.feed(chunk) if not isinstance(f, Oversize))
+        return self.ready.popleft()
 
 
 def adapter_command(adapter_args: list[str]) -> list[str]:
