@@ -357,15 +357,21 @@ def test_reading_stdin_gets_eof(adapter: Adapter) -> None:
 # -- lifecycle ---------------------------------------------------------------------
 
 
-def test_stdin_eof_during_a_long_call_ends_the_process() -> None:
+def test_stdin_eof_during_a_long_call_ends_the_process_cleanly(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
     running = Adapter()
-    running.process.send((CALL, 1, {"python_module": "sp_fixtures", "function": "sleep", "args": [60]}))
-    time.sleep(0.3)
+    call = {"python_module": "sp_fixtures", "function": "sleep_then_clean_up", "args": [60, str(marker)]}
+    running.process.send((CALL, 1, call))
+    deadline = time.monotonic() + 10
+    while not marker.exists():  # the call has started
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     started = time.monotonic()
     running.process.child.sendeof()
     status = running.process.child.wait()
     assert time.monotonic() - started < 1.0
     assert status == 0
+    assert marker.read_text() == "cleaned up"  # its finally block ran
 
 
 def test_parent_death_ends_the_process(tmp_path: Path) -> None:
@@ -376,7 +382,8 @@ def test_parent_death_ends_the_process(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import subprocess, sys, time\n"
-            f"child = subprocess.Popen([sys.executable, {str(LAUNCHER)!r}], stdout=subprocess.DEVNULL)\n"
+            f"child = subprocess.Popen([sys.executable, {str(LAUNCHER)!r}], stdout=subprocess.PIPE)\n"
+            "size = int.from_bytes(child.stdout.read(4), 'big'); child.stdout.read(size)\n"  # ready
             f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
             "time.sleep(60)\n",
         ],
@@ -387,7 +394,6 @@ def test_parent_death_ends_the_process(tmp_path: Path) -> None:
         assert time.monotonic() < deadline, "the adapter did not start"
         time.sleep(0.05)
     adapter_pid = int(pid_file.read_text())
-    time.sleep(0.5)
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 3

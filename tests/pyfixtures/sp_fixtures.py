@@ -221,3 +221,58 @@ def send_from_thread(pid: Any, term: Any) -> bool:
     thread.start()
     thread.join()
     return True
+
+
+def failing_now() -> None:
+    raise ValueError("failing now")
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str for you")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr either")
+
+
+def raise_unprintable() -> None:
+    raise Unprintable()
+
+
+EVAL = eval  # an allowed module exporting an evaluating builtin
+
+
+def give_module(name: str) -> Any:
+    """An allowed function that hands out a module object."""
+    import importlib
+
+    return importlib.import_module(name)
+
+
+def touch(path: str) -> str:
+    """What every escape route tries to reach: code that leaves a mark."""
+    with open(path, "w") as marker:
+        marker.write("escaped")
+    return "touched"
+
+
+def hold_gil(seconds: int, marker: str) -> str:
+    """A C call that keeps the GIL for ``seconds`` (ctypes.PyDLL does not release it)."""
+    import ctypes
+
+    with open(marker, "w") as started:
+        started.write("started")
+    ctypes.PyDLL(None).sleep(seconds)
+    return "slept"
+
+
+def sleep_then_clean_up(seconds: float, marker: str) -> str:
+    """A call in a GIL-free sleep whose finally block leaves a mark."""
+    with open(marker, "w") as started:
+        started.write("started")
+    try:
+        time.sleep(seconds)
+    finally:
+        with open(marker, "w") as cleaned:
+            cleaned.write("cleaned up")
+    return "slept"

@@ -26,10 +26,9 @@ from collections import deque
 
 from . import etf, protocol
 from .callbacks import CallbackTable, result_of
-from .errors import BeamGoneError, CallbackDepthError, Cancelled, ProtocolError, error_map
+from .errors import BeamGoneError, CallbackDepthError, Cancelled, ProtocolError, describe, error_map
 from .framing import FrameBuffer, Oversize
 from .protocol import CALLBACK, CHUNK, SEND, Call, CallbackReply, Cancel, Credit, SendFailed
-from .show import brief
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -52,6 +51,9 @@ if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it h
 
 
 __all__ = ["DEFAULT_MAX_CALLBACK_DEPTH", "Engine", "Running"]
+
+# Protocol errors logged one by one; after these, every 1000th.
+_LOGGED_PROTOCOL_ERRORS = 20
 
 #: Elixir funs called from Python calling Python again, nested this deep at most.
 DEFAULT_MAX_CALLBACK_DEPTH = 50
@@ -118,6 +120,7 @@ class Engine:
         self.callback_depth = 0  # callbacks waiting, nested
         self.frames_out = 0
         self.bytes_out = 0
+        self.protocol_errors = 0
         # Held while a frame is written: user threads send too (snakeport.send).
         self.out_lock: Lock = lock if lock is not None else _NoLock()
         # Which thread runs the loop (only it may wait for a callback's reply).
@@ -158,7 +161,7 @@ class Engine:
 
     def step(self) -> bool:
         """Handle the next frame (asking the source for input when none is here); False at the end."""
-        if not self.inbox and not self._fill(block=not self._has_credit()):
+        if not self.inbox and not self._fill(block=not self.has_credit()):
             return False
         if self.inbox:
             self.previous = frame = self.inbox.popleft()
@@ -178,7 +181,7 @@ class Engine:
             return bool(self.inbox)
         return True
 
-    def _has_credit(self) -> bool:
+    def has_credit(self) -> bool:
         return any(stream.credit > 0 for stream in self.pushing.values())
 
     # -- one frame -------------------------------------------------------------
@@ -252,7 +255,7 @@ class Engine:
         head = protocol.peek_id(frame) if isinstance(frame, (bytes, bytearray)) else None
         request_id = head[1] if head is not None and head[0] == "call" else None
         try:
-            self.fail(request_id, ProtocolError(f"the adapter failed on this frame: {brief(exc, 200)}"))
+            self.fail(request_id, ProtocolError(f"the adapter failed on this frame: {describe(exc)[:500]}"))
         except (BeamGoneError, BrokenPipeError, ConnectionResetError):
             raise
         except BaseException:
@@ -322,7 +325,7 @@ class Engine:
         try:
             stream.close()
         except Exception as exc:
-            self.warn(f"closing a cancelled stream failed: {brief(exc, 200)}")
+            self.warn(f"closing a cancelled stream failed: {describe(exc)[:500]}")
 
     # -- what user code reaches (through core.link) ---------------------------
 
@@ -384,7 +387,11 @@ class Engine:
         """Send an error: a reply when the request id is known, else a protocol error."""
         error = error_map(exc, context or {})
         if request_id is None:
-            self.warn(f"protocol error: {error['message']}")
+            self.protocol_errors += 1
+            count = self.protocol_errors
+            if count <= _LOGGED_PROTOCOL_ERRORS or count % 1000 == 0:  # a hostile peer must not flood stderr
+                more = "" if count <= _LOGGED_PROTOCOL_ERRORS else f" (error {count}: every 1000th is shown)"
+                self.warn(f"protocol error: {error['message']}{more}")
         try:
             payload = _error_frame(request_id, error)
         except etf.EncodeError:  # e.g. a message with a lone surrogate: say it escaped
@@ -407,6 +414,7 @@ class Engine:
             "frames_out": self.frames_out,
             "bytes_in": self.framer.bytes,
             "bytes_out": self.bytes_out,
+            "protocol_errors": self.protocol_errors,
         }
 
 

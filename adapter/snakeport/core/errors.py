@@ -27,6 +27,7 @@ __all__ = [
     "RefEvictedError",
     "RefNotFoundError",
     "SessionMismatchError",
+    "describe",
     "error_map",
     "format_traceback",
 ]
@@ -89,6 +90,11 @@ def error_map(exc: BaseException, context: dict[str, Any]) -> dict[str, Any]:
         "traceback": format_traceback(exc),
         "context": context,
     }
+
+
+def describe(exc: BaseException) -> str:
+    """``"ValueError: message"``, whatever the exception's ``__str__`` does."""
+    return f"{type(exc).__name__}: {_message(exc)}"
 
 
 def _message(exc: BaseException, unquoted: bool = True) -> str:

@@ -11,7 +11,6 @@ number is 0 for ``nonode@nohost``, else the node's name).
 
 from __future__ import annotations
 
-import base64
 import struct
 from collections.abc import Mapping
 
@@ -256,8 +255,14 @@ def _fun(raw: bytes) -> str:
 # -- JSON ---------------------------------------------------------------------------
 
 
-def jsonable(term: Any) -> Any:
+def jsonable(term: Any, depth: int = 0) -> Any:
     """``term`` as JSON values: atoms, tuples, binaries, maps and opaque terms tagged by a one-key object."""
+    import base64  # for the frames tool only: base64 imports re, which no start should pay for
+
+    if depth > MAX_DEPTH:
+        return {"elided": f"nested deeper than {MAX_DEPTH} levels"}
+    down = depth + 1
+
     if isinstance(term, float) and (term != term or term in (float("inf"), float("-inf"))):
         return {"atom": _float(term)[1:]}
     if term is None or isinstance(term, (bool, int, float)):
@@ -269,13 +274,14 @@ def jsonable(term: Any) -> Any:
     if isinstance(term, (bytes, bytearray, memoryview)):
         return {"binary": base64.b64encode(bytes(term)).decode()}
     if isinstance(term, tuple):
-        return {"tuple": [jsonable(item) for item in term]}
+        return {"tuple": [jsonable(item, down) for item in term]}
     if isinstance(term, ImproperList):
-        return {"improper_list": [jsonable(item) for item in term.elements], "tail": jsonable(term.tail)}
+        elements = [jsonable(item, down) for item in term.elements]
+        return {"improper_list": elements, "tail": jsonable(term.tail, down)}
     if isinstance(term, list):
-        return [jsonable(item) for item in term]
+        return [jsonable(item, down) for item in term]
     if isinstance(term, Mapping):
-        return {"map": [[jsonable(key), jsonable(value)] for key, value in term.items()]}
+        return {"map": [[jsonable(key, down), jsonable(value, down)] for key, value in term.items()]}
     if isinstance(term, Opaque):
         return {type(term).__name__.lower(): opaque_text(term)}
     if isinstance(term, BitString):

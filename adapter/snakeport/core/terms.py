@@ -43,8 +43,8 @@ class Atom(str):
     A ``str`` subclass so that ``Atom("ok") == "ok"``: code that compares
     with plain strings keeps working.  It encodes back as an atom, never as a
     binary.  Because it equals the string, a map holding both ``:ok`` and
-    ``"ok"`` as keys cannot become a dict; the decoder reports that instead
-    of dropping one.
+    ``"ok"`` as keys keeps the binary key as ``bytes`` (``{Atom("ok"): 1,
+    b"ok": 2}``), which encodes back to the same map.
     """
 
     __slots__ = ()

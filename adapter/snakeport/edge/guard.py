@@ -2,16 +2,18 @@
 
 When the BEAM goes, the input pipe hangs up (and, if it died, our parent
 process changes).  An idle adapter sees end of input and exits cleanly on
-its own; one running a call is asked to exit cleanly (a KeyboardInterrupt
-in the main thread, so ``finally`` blocks run) after ``_CLEAN_AFTER``
-seconds, and is ended at ``_HARD_AFTER`` seconds if it is still there.
+its own.  One that is running a call is asked to exit cleanly after
+``_CLEAN_AFTER`` seconds (SIGINT to the main thread: a KeyboardInterrupt
+there, which also interrupts a blocking sleep, so ``finally`` blocks run),
+and is ended at ``_HARD_AFTER`` seconds if it is still there.
 
 The watch must not need the GIL, since a C call may hold it for as long as
 it runs.  The native guard (``snakeport.edge._guard``, built with the codec
 accelerator) is a thread of its own outside Python.  Without it, a Python
-thread watches (it needs the GIL) and the kernel's parent-death signal
-(``PR_SET_PDEATHSIG``, Linux; through ctypes, imported off the start path)
-kills the adapter at once if its parent dies while the GIL is held.
+thread watches (it needs the GIL), and the kernel's parent-death signal
+(``PR_SET_PDEATHSIG``, Linux, set through ctypes) kills the adapter at
+once if its parent dies while the GIL is held; a port closed by a living
+BEAM during such a call then waits for the call to return.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _SIGKILL = 9
 
 
 def watch(fd_in: int) -> str:
-    """Start the watch on ``fd_in``; return which one runs ("native" or "python")."""
+    """Start the watch on ``fd_in`` (call from the main thread); which one runs: "native" or "python"."""
     parent = os.getppid()
     if os.environ.get("SNAKEPORT_PURE_GUARD") != "1":
         try:
@@ -41,18 +43,20 @@ def watch(fd_in: int) -> str:
         else:
             _guard.start(fd_in, parent, int(_CLEAN_AFTER * 1000), int(_HARD_AFTER * 1000))
             return "native"
-    _thread.start_new_thread(_python_watch, (fd_in, parent))
+    _set_parent_death_signal(parent)
+    _thread.start_new_thread(_python_watch, (fd_in, parent, _thread.get_ident()))
     return "python"
 
 
-def _python_watch(fd_in: int, parent: int) -> None:
-    _set_parent_death_signal(parent)
+def _python_watch(fd_in: int, parent: int, main_thread: int) -> None:
     poller = select.poll()
     poller.register(fd_in, 0)  # no events asked: POLLHUP/POLLERR still arrive
     while not _hung_up(poller) and os.getppid() == parent:
         pass
     time.sleep(_CLEAN_AFTER)
-    _thread.interrupt_main()  # a KeyboardInterrupt where the main thread runs: finally blocks run
+    import signal  # at the hang-up: never on the start path
+
+    signal.pthread_kill(main_thread, signal.SIGINT)  # a KeyboardInterrupt there: finally blocks run
     time.sleep(_HARD_AFTER - _CLEAN_AFTER)
     os._exit(0)
 

@@ -35,11 +35,9 @@ from ..core import etf, protocol
 from ..core.engine import Engine
 from ..core.errors import error_map
 from ..core.link import LINK
-from ..runtime.dispatch import CALL_TYPES, Dispatcher
+from ..runtime.dispatch import CALL_TYPES
 from ..runtime.helpers import HelperRegistry
-from ..runtime.registry import Registry
 from ..runtime.runner import Runner
-from ..runtime.serialize import ResultEncoder
 from . import guard, log
 from .options import OptionError, Options, parse_options
 from .recorder import Recorder
@@ -99,12 +97,18 @@ def main(
 def _engine(
     options: Options, transport: Transport, helpers: HelperRegistry, recorder: Recorder | None
 ) -> Engine:
-    registry = Registry(max_refs=options.max_refs, ttl=options.ref_ttl, on_release=_close_generator)
-    counters: list[Engine] = []
-    dispatcher = Dispatcher(registry, helpers, options.allow_module, stats=lambda: counters[0].counters())
-    runner = Runner(dispatcher, ResultEncoder(registry, options.compress_above))
     import _thread
 
+    counters: list[Engine] = []
+    runner = Runner.build(
+        helpers,
+        options.allow_module,
+        max_refs=options.max_refs,
+        ref_ttl=options.ref_ttl,
+        compress_above=options.compress_above,
+        stats=lambda: counters[0].counters(),
+        warn=log.warning,
+    )
     engine = Engine(
         runner,
         transport.write,
@@ -135,16 +139,6 @@ def _ready_info(guard_kind: str) -> dict[str, Any]:
 def _write_startup_error(transport: Transport, exc: Exception) -> None:
     transport.write([etf.encode(protocol.startup_error(error_map(exc, {"phase": "startup"})))])
     log.error(f"startup failed: {exc}")
-
-
-def _close_generator(entry: Any) -> None:
-    """Released streams run their generator's ``finally`` blocks now, not at GC."""
-    close = getattr(entry.obj, "close", None) if entry.stream_type == "generator" else None
-    if close is not None:
-        try:
-            close()
-        except Exception as exc:  # a generator failing in its finally: nothing to answer
-            log.error(f"closing a released generator failed: {exc!r}")
 
 
 if __name__ == "__main__":

@@ -249,6 +249,9 @@ class Policy:
             self._check_callable(value, parent, where)
 
     def _check_callable(self, value: Any, parent: Any, where: str) -> None:
+        own_name = getattr(value, "__name__", None)
+        if isinstance(own_name, str) and not isinstance(value, type):
+            self.check_name(own_name, where)  # a bound __subclasses__ got some other way
         name = _DANGEROUS_BUILTINS.get(id(value))
         if name is not None and not self.builtins_allowed:
             raise AttributeNotAllowedError(

@@ -9,14 +9,19 @@ origin.
 
 from __future__ import annotations
 
+import time
+
 from ..core import etf
 from .dispatch import Dispatcher
+from .helpers import HelperRegistry
+from .registry import DEFAULT_MAX_REFS, Entry, Registry
 from .request import DEFAULT_ORIGIN, Origin, Outcome, RefHandle, Request, ref_hook
 from .serialize import ResultEncoder, stream_type_of
 from .streams import CHUNK_ITEMS, PushStream
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
+    from collections.abc import Callable, Iterable
     from typing import Any
 
 __all__ = ["Runner"]
@@ -34,6 +39,34 @@ class Runner:
     def __init__(self, dispatcher: Dispatcher, encoder: ResultEncoder) -> None:
         self.dispatcher = dispatcher
         self.encoder = encoder
+
+    @classmethod
+    def build(
+        cls,
+        helpers: HelperRegistry | None = None,
+        allow_modules: Iterable[str] = (),
+        max_refs: int = DEFAULT_MAX_REFS,
+        ref_ttl: float | None = None,
+        compress_above: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        stats: Callable[[], dict[str, Any]] | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> Runner:
+        """A runner with its registry, dispatcher and encoder, from the adapter's settings."""
+
+        def close_released(entry: Entry) -> None:
+            """Released streams run their generator's ``finally`` blocks now, not at GC."""
+            close = getattr(entry.obj, "close", None) if entry.stream_type == "generator" else None
+            if close is not None:
+                try:
+                    close()
+                except Exception as exc:  # a generator failing in its finally: nothing to answer
+                    if warn is not None:
+                        warn(f"closing a released generator failed: {exc!r}")
+
+        registry = Registry(max_refs=max_refs, ttl=ref_ttl, clock=clock, on_release=close_released)
+        dispatcher = Dispatcher(registry, helpers, allow_modules, stats=stats)
+        return cls(dispatcher, ResultEncoder(registry, compress_above))
 
     def decode(self, frame: Any, max_size: int) -> tuple[Any, list[RefHandle]]:
         """A frame's term, refs in it made handles; raises ``DecodeError``."""

@@ -39,8 +39,13 @@ def take(
 
     Returns the items and whether the stream has ended (nothing after them).
     An exception raised by the iterator after some items were produced is
-    kept and raised by the next call, so no item is lost.
+    kept and raised by the next call, so no item is lost.  A plain ref (not
+    a stream) is refused untouched.
     """
+    if entry.stream_type is None:
+        raise TypeError(
+            f"a {type(entry.obj).__name__} ref is not a stream: call its __iter__ method for a stream ref"
+        )
     if unread:
         if unread > len(entry.last_batch):
             raise ValueError(f"cannot put back {unread} items: the last batch had {len(entry.last_batch)}")
