@@ -97,7 +97,8 @@ class Wire:
         start = len(self.out)
         self.engine.ended = False
         self.pending.extend(frames)
-        while self.pending or self.engine.inbox or self.engine.has_credit():
+        schedule = self.engine.schedule
+        while self.pending or self.engine.inbox or schedule.queue or schedule.main_queue:
             self.engine.step()
         return self.out[start:]
 

@@ -7,6 +7,7 @@ wrongly, or never.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,17 @@ EXPORT2: Fun = golden("fun_1")  # &lists.map/2
 PID: Pid = golden("pid_1")
 CALLBACK_REPLY = Atom("callback_reply")
 SEND_FAILED = Atom("send_failed")
+
+
+@pytest.fixture
+def adapter() -> Iterator[Adapter]:
+    """One thread for everything: the re-entrant model (nested calls one level deeper on one stack).
+
+    The threaded model has its own tests (test_concurrency.py).
+    """
+    running = Adapter("--threads", "1")
+    yield running
+    assert running.close() == 0
 
 
 def start(adapter: Adapter, request_id: int, function: str, *args: Any) -> None:
@@ -182,9 +194,12 @@ def test_a_stored_fun_works_in_a_later_request(adapter: Adapter) -> None:
     assert adapter.process.recv() == ("reply", 100, ("ok", 6))
 
 
-def test_a_fun_called_from_another_thread_is_refused(adapter: Adapter) -> None:
-    message = adapter.fx("call_in_thread", FUN0)
-    assert "main thread" in message
+def test_a_fun_called_from_a_users_own_thread_works(adapter: Adapter) -> None:
+    start(adapter, 1, "call_in_thread", FUN1)
+    tag, callback_id, _, args = adapter.process.recv()
+    assert (tag, args) == ("callback", ["from a thread"])
+    adapter.process.send((CALLBACK_REPLY, callback_id, (Atom("ok"), "answered")))
+    assert adapter.process.recv() == ("reply", 1, ("ok", "answered"))
 
 
 def test_cancel_ends_a_callback_wait_and_drops_the_late_answer(adapter: Adapter) -> None:

@@ -174,21 +174,15 @@ def call_stored(*args: Any) -> Any:
     return STORED[-1](*args)
 
 
-def call_in_thread(fun: Any) -> str:
+def call_in_thread(fun: Any) -> Any:
+    """Call an Elixir fun from a thread of the user's own (not one of the adapter's)."""
     import threading
 
-    failures: list[str] = []
-    thread = threading.Thread(target=lambda: _record_failure(fun, failures))
+    results: list[Any] = []
+    thread = threading.Thread(target=lambda: results.append(fun("from a thread")))
     thread.start()
     thread.join()
-    return failures[0]
-
-
-def _record_failure(fun: Any, failures: list[str]) -> None:
-    try:
-        fun()
-    except RuntimeError as exc:
-        failures.append(str(exc))
+    return results[0]
 
 
 def progress(pid: Any, n: int) -> str:
@@ -276,3 +270,39 @@ def sleep_then_clean_up(seconds: float, marker: str) -> str:
         with open(marker, "w") as cleaned:
             cleaned.write("cleaned up")
     return "slept"
+
+
+def busy_loop(seconds: float, marker: str) -> str:
+    """Pure-Python work for ``seconds``, then a mark (a cancel stops it before the mark)."""
+    end = time.monotonic() + seconds
+    count = 0
+    while time.monotonic() < end:
+        count += 1
+    with open(marker, "w") as done:
+        done.write("finished")
+    return "finished"
+
+
+def sleep_then_mark(seconds: float, marker: str) -> str:
+    time.sleep(seconds)
+    with open(marker, "w") as done:
+        done.write("finished")
+    return "finished"
+
+
+def c_sleep(seconds: int) -> str:
+    """A C call that releases the GIL and ignores interrupts (ctypes.CDLL releases it)."""
+    import ctypes
+
+    ctypes.CDLL(None).sleep(seconds)
+    return "slept in C"
+
+
+def which_thread() -> str:
+    import threading
+
+    return "main" if threading.current_thread() is threading.main_thread() else "other"
+
+
+def many_objects(n: int) -> list[Any]:
+    return [object() for _ in range(n)]

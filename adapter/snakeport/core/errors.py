@@ -69,8 +69,13 @@ class HelperLoadError(AdapterError):
     """A helper file that failed to import or to register its helpers."""
 
 
-class Cancelled(AdapterError):
-    """A request cancelled by the client before it finished."""
+class Cancelled(BaseException):
+    """A request cancelled by the client before it finished.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``), so a user's ``except
+    Exception`` does not swallow the interrupt that stops a call; ``finally``
+    blocks run.
+    """
 
 
 class CallbackDepthError(AdapterError):

@@ -15,6 +15,10 @@ and list options take both.
   --ref-ttl S              SNAKEPORT_REF_TTL          drop refs idle for S seconds (default: never)
   --fds IN,OUT             SNAKEPORT_FDS              protocol fds (default 0,1; e.g. 3,4 for nouse_stdio)
   --compress-above BYTES   SNAKEPORT_COMPRESS_ABOVE   zlib-compress replies over BYTES
+  --threads N              SNAKEPORT_THREADS          requests that may run at once (default: CPUs + 4,
+                                                      at most 32; 1: one at a time, on the main thread)
+  --main-thread NAME       SNAKEPORT_MAIN_THREAD      calls of module NAME (or NAME = module.function) run
+                                                      on the main thread (repeatable; env: comma-separated)
   --max-callback-depth N   SNAKEPORT_MAX_CALLBACK_DEPTH  Elixir funs calling Python calling funs, nested
                                                       at most N deep (default 50)
   --log-level LEVEL        SNAKEPORT_LOG_LEVEL        stderr diagnostics: WARNING (default), ERROR, OFF
@@ -41,6 +45,7 @@ from ..runtime.runner import Runner
 from . import guard, log
 from .options import OptionError, Options, parse_options
 from .recorder import Recorder
+from .threads import ThreadHost
 from .transport import Transport, protect_stdio
 
 TYPE_CHECKING = False
@@ -82,7 +87,7 @@ def main(
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000 + 40 * options.max_callback_depth))
     LINK.engine = engine
     try:
-        engine.start(_ready_info(guard_kind))
+        engine.start(_ready_info(guard_kind, options.threads))
         engine.serve()
     except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         pass  # the BEAM closed the port (the guard may have asked us to stop): nobody is left to answer
@@ -108,7 +113,9 @@ def _engine(
         compress_above=options.compress_above,
         stats=lambda: counters[0].counters(),
         warn=log.warning,
+        main_thread=options.main_thread,
     )
+    host = ThreadHost(log.warning)
     engine = Engine(
         runner,
         transport.write,
@@ -117,14 +124,17 @@ def _engine(
         recorder=recorder,
         warn=log.warning,
         max_callback_depth=options.max_callback_depth,
-        lock=_thread.allocate_lock(),  # snakeport.send may be called from the user's threads
-        thread_ident=_thread.get_ident,
+        lock=_thread.allocate_lock(),
+        out_lock=_thread.allocate_lock(),  # snakeport.send may be called from the user's threads
+        host=host,
+        threads=options.threads,
     )
+    host.attach(engine, transport)
     counters.append(engine)
     return engine
 
 
-def _ready_info(guard_kind: str) -> dict[str, Any]:
+def _ready_info(guard_kind: str, threads: int) -> dict[str, Any]:
     return {
         "protocol": protocol.PROTOCOL_VERSION,
         "version": __version__,
@@ -132,6 +142,7 @@ def _ready_info(guard_kind: str) -> dict[str, Any]:
         "pid": os.getpid(),
         "codec": etf.IMPLEMENTATION,
         "guard": guard_kind,
+        "threads": threads,
         "call_types": sorted(CALL_TYPES),
     }
 

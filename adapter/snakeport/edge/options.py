@@ -76,6 +76,8 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], Any], str, str, str | None]] = {
         None,
     ),
     "--log-level": ("log_level", _level, "one of " + ", ".join(log.LEVELS), "SNAKEPORT_LOG_LEVEL", None),
+    "--threads": ("threads", _positive_int, "a positive integer", "SNAKEPORT_THREADS", None),
+    "--main-thread": ("main_thread", str, "a module or module.function", "SNAKEPORT_MAIN_THREAD", ","),
     "--max-callback-depth": (
         "max_callback_depth",
         _positive_int,
@@ -100,6 +102,10 @@ class Options:
         self.compress_above: int | None = None
         self.log_level: str = "WARNING"
         self.max_callback_depth: int = DEFAULT_MAX_CALLBACK_DEPTH
+        # Requests that may run at once (the main thread's included): Python's own
+        # default for pools of I/O-bound work, as concurrent.futures picks it.
+        self.threads: int = min(32, (os.cpu_count() or 1) + 4)
+        self.main_thread: list[str] = []
 
     def set(self, flag: str, text: str, source: str) -> None:
         attribute, parse, valid, _, separator = _OPTIONS[flag]

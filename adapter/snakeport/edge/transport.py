@@ -8,6 +8,7 @@ big binaries in place (never joined into a copy).
 
 from __future__ import annotations
 
+import _thread
 import os
 import select
 import sys
@@ -52,11 +53,22 @@ class Transport:
         self.fd_out = fd_out
         self.poller = select.poll()
         self.poller.register(fd_in, select.POLLIN)
+        self._relief_poller = select.poll()  # a poll object is for one thread at a time
+        self._relief_poller.register(fd_in, select.POLLIN)
+        self._reading = _thread.allocate_lock()  # one reader at a time, whatever the engine thinks
         for fd in (fd_in, fd_out):
             _enlarge_pipe(fd)
 
     def read_into(self, engine: Engine, block: bool) -> bool:
         """Read what has arrived into ``engine`` (with ``block``, at least one frame); False at EOF."""
+        if not self._reading.acquire(block):
+            return True  # another thread is reading: nothing to add now
+        try:
+            return self._read(engine, block)
+        finally:
+            self._reading.release()
+
+    def _read(self, engine: Engine, block: bool) -> bool:
         framer = engine.framer
         got = len(engine.inbox)
         while True:
@@ -75,6 +87,10 @@ class Transport:
                 engine.feed(chunk)
             if not block or len(engine.inbox) > got:
                 return True
+
+    def readable(self, timeout: float) -> bool:
+        """Whether input (or its end) is there, waiting up to ``timeout`` seconds."""
+        return bool(self._relief_poller.poll(int(timeout * 1000)))
 
     def write(self, pieces: list[Any]) -> None:
         """Send one frame given as byte pieces, big ones written in place.

@@ -16,6 +16,7 @@ import types
 from collections.abc import Callable, Iterable
 
 from ..core.errors import ProtocolError
+from .aio import AsyncRunner
 from .allow import Policy
 from .helpers import HelperRegistry
 from .registry import Entry, Registry
@@ -24,7 +25,6 @@ from .streams import take
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
-    import asyncio
     from typing import Any
 
 __all__ = ["CALL_TYPES", "STOP_ITERATION", "Dispatcher"]
@@ -64,7 +64,7 @@ class Dispatcher:
         self.helpers = helpers or HelperRegistry()
         self.policy = Policy(allow_modules)
         self._stats = stats
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.aio = AsyncRunner()
         self._modules: dict[str, Any] = {}
 
     def run(self, request: Request) -> Outcome:
@@ -75,10 +75,8 @@ class Dispatcher:
         return handler(self, request)
 
     def close(self) -> None:
-        """Close the event loop made for coroutines, if one was."""
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
+        """Stop the event loop made for coroutines, if one was."""
+        self.aio.close()
 
     # -- shared steps ------------------------------------------------------
 
@@ -119,16 +117,8 @@ class Dispatcher:
     def finish(self, value: Any) -> Any:
         """Await coroutine results on the adapter's own event loop."""
         if type(value) is types.CoroutineType:
-            return self.loop().run_until_complete(value)
+            return self.aio.run(value)
         return value
-
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The adapter's event loop, made (and asyncio imported) on first need."""
-        if self._loop is None:
-            import asyncio
-
-            self._loop = asyncio.new_event_loop()
-        return self._loop
 
     def stats(self) -> dict[str, Any]:
         counters: dict[str, Any] = dict(self.registry.stats())
@@ -224,7 +214,7 @@ def _helper(d: Dispatcher, request: Request) -> Outcome:
 def _stream_next(d: Dispatcher, request: Request) -> Outcome:
     """One item, or ``STOP_ITERATION`` ever after the end (SnakeBridge's contract)."""
     entry = d.target(request, request.handle("stream_ref", "instance", "ref"))
-    items, _ = take(entry, 1, 0, d.loop)
+    items, _ = take(entry, 1, 0, d.aio)
     return Outcome(items[0] if items else STOP_ITERATION, request.origin(entry.python_module, entry.library))
 
 
@@ -234,7 +224,7 @@ def _stream_take(d: Dispatcher, request: Request) -> Outcome:
     entry = d.target(request, request.handle("stream_ref", "instance", "ref"))
     count = request.count("max", 1)
     unread = request.count("unread", 0)
-    items, done = take(entry, count, unread, d.loop)
+    items, done = take(entry, count, unread, d.aio)
     return Outcome({"items": items, "done": done}, request.origin(entry.python_module, entry.library))
 
 

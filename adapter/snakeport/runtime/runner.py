@@ -36,9 +36,13 @@ class Runner:
     #: Where refs go when no request is running (a user's own thread sends or calls back).
     default_origin = DEFAULT_ORIGIN
 
-    def __init__(self, dispatcher: Dispatcher, encoder: ResultEncoder) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, encoder: ResultEncoder, main_thread: Iterable[str] = ()
+    ) -> None:
         self.dispatcher = dispatcher
         self.encoder = encoder
+        # --main-thread MODULE[.FUNCTION]: calls that must run on the main thread.
+        self.main_thread = tuple(main_thread)
 
     @classmethod
     def build(
@@ -51,6 +55,7 @@ class Runner:
         clock: Callable[[], float] = time.monotonic,
         stats: Callable[[], dict[str, Any]] | None = None,
         warn: Callable[[str], None] | None = None,
+        main_thread: Iterable[str] = (),
     ) -> Runner:
         """A runner with its registry, dispatcher and encoder, from the adapter's settings."""
 
@@ -66,7 +71,7 @@ class Runner:
 
         registry = Registry(max_refs=max_refs, ttl=ref_ttl, clock=clock, on_release=close_released)
         dispatcher = Dispatcher(registry, helpers, allow_modules, stats=stats)
-        return cls(dispatcher, ResultEncoder(registry, compress_above))
+        return cls(dispatcher, ResultEncoder(registry, compress_above), main_thread)
 
     def decode(self, frame: Any, max_size: int) -> tuple[Any, list[RefHandle]]:
         """A frame's term, refs in it made handles; raises ``DecodeError``."""
@@ -75,6 +80,20 @@ class Runner:
 
     def request(self, fields: dict[str, Any], handles: list[RefHandle]) -> Request:
         return Request(fields, handles)
+
+    def main_only(self, request: Request) -> bool:
+        """Whether the request must run on the main thread: ``"thread" => "main"``, or ``--main-thread``."""
+        fields = request.fields
+        if fields.get("thread") == "main":
+            return True
+        if not self.main_thread:
+            return False
+        module = fields.get("python_module", fields.get("module_path"))
+        function = fields.get("function", fields.get("class"))
+        if not isinstance(module, str):
+            return False
+        target = f"{module}.{function}" if isinstance(function, str) else module
+        return any(target == pattern or target.startswith(pattern + ".") for pattern in self.main_thread)
 
     def run(self, request: Request) -> Outcome:
         """Run the request's user code; raises what it raises."""
@@ -103,9 +122,9 @@ class Runner:
         if kind is None:
             iterable = hasattr(type(value), "__iter__") and not isinstance(value, _ONE_ITEM)
             value = iter(value) if iterable and not _is_context_manager(value) else iter((value,))
-        loop = self.dispatcher.loop() if kind == "async_generator" else None
+        aio = self.dispatcher.aio if kind == "async_generator" else None
         batch = request.count("batch", CHUNK_ITEMS) or CHUNK_ITEMS
-        return PushStream(request_id, value, request.count("credit", 2), outcome.origin, loop, batch)
+        return PushStream(request_id, value, request.count("credit", 2), outcome.origin, aio, batch)
 
     def close(self) -> None:
         self.dispatcher.close()

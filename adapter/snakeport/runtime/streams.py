@@ -13,15 +13,14 @@ them and interleaves other requests between chunks.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from itertools import islice
 
+from .aio import AsyncRunner
 from .registry import Entry
 from .request import Origin
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
-    import asyncio
     from typing import Any
 
 __all__ = ["PushStream", "take"]
@@ -32,9 +31,7 @@ CHUNK_ITEMS = 4096
 CHUNK_SECONDS = 0.005
 
 
-def take(
-    entry: Entry, count: int, unread: int, loop: Callable[[], asyncio.AbstractEventLoop]
-) -> tuple[list[Any], bool]:
+def take(entry: Entry, count: int, unread: int, aio: AsyncRunner) -> tuple[list[Any], bool]:
     """Up to ``count`` items of a stream, after putting back ``unread`` of the last batch.
 
     Returns the items and whether the stream has ended (nothing after them).
@@ -46,6 +43,11 @@ def take(
         raise TypeError(
             f"a {type(entry.obj).__name__} ref is not a stream: call its __iter__ method for a stream ref"
         )
+    with entry.lock:  # two requests on one stream at once take turns: its bookkeeping stays whole
+        return _take(entry, count, unread, aio)
+
+
+def _take(entry: Entry, count: int, unread: int, aio: AsyncRunner) -> tuple[list[Any], bool]:
     if unread:
         if unread > len(entry.last_batch):
             raise ValueError(f"cannot put back {unread} items: the last batch had {len(entry.last_batch)}")
@@ -61,7 +63,7 @@ def take(
         fresh: list[Any] = []  # filled in place, so items made before an exception survive it
         try:
             if entry.stream_type == "async_generator":
-                loop().run_until_complete(_collect(entry.obj, wanted, fresh))
+                aio.run(_collect(entry.obj, wanted, fresh))
             else:
                 fresh.extend(islice(entry.obj, wanted))
         except BaseException as exc:  # the generator failed: after what it had produced, if anything
@@ -92,7 +94,7 @@ async def _collect(agen: Any, count: int, items: list[Any]) -> None:
 class PushStream:
     """One ``"stream"`` request: its iterator, its credit, and where refs made for its items go."""
 
-    __slots__ = ("async_loop", "credit", "error", "iterator", "max_items", "origin", "request_id")
+    __slots__ = ("aio", "credit", "error", "iterator", "max_items", "origin", "request_id")
 
     def __init__(
         self,
@@ -100,14 +102,14 @@ class PushStream:
         iterator: Any,
         credit: int,
         origin: Origin,
-        async_loop: asyncio.AbstractEventLoop | None,
+        aio: AsyncRunner | None,
         max_items: int = CHUNK_ITEMS,
     ) -> None:
         self.request_id = request_id
         self.iterator = iterator
         self.credit = credit
         self.origin = origin  # where refs made for its items live
-        self.async_loop = async_loop  # set for async generators
+        self.aio = aio  # set for async generators
         self.max_items = max_items
         self.error: BaseException | None = None  # raised after the items made before it went out
 
@@ -123,9 +125,8 @@ class PushStream:
             raise self.error
         items: list[Any] = []
         try:
-            if self.async_loop is not None:
-                collect = _collect_for(self.iterator, self.max_items, CHUNK_SECONDS, items)
-                return items, self.async_loop.run_until_complete(collect)
+            if self.aio is not None:
+                return items, self.aio.run(_collect_for(self.iterator, self.max_items, CHUNK_SECONDS, items))
             append = items.append
             deadline = time.perf_counter() + CHUNK_SECONDS
             clock = time.perf_counter
@@ -141,11 +142,11 @@ class PushStream:
             return items, False
 
     def close(self) -> None:
-        close = getattr(self.iterator, "aclose" if self.async_loop is not None else "close", None)
+        close = getattr(self.iterator, "aclose" if self.aio is not None else "close", None)
         if close is None:
             return
-        if self.async_loop is not None:
-            self.async_loop.run_until_complete(close())
+        if self.aio is not None:
+            self.aio.run(close())
         else:
             close()
 
