@@ -53,6 +53,7 @@ class ThreadHost:
         self._waiters: list[Any] = []
         self._interrupted: set[int] = set()  # threads that may have an interrupt pending
         self._set_async_exc: Any = None
+        self._clear_async_exc: Any = None
 
     def attach(self, engine: Engine, transport: Transport) -> None:
         """Serve ``engine``; start the relief thread; make ``time.sleep`` interruptible."""
@@ -124,11 +125,7 @@ class ThreadHost:
         engine = self.engine
         assert engine is not None
         if self._set_async_exc is None:
-            import ctypes
-
-            function = ctypes.pythonapi.PyThreadState_SetAsyncExc
-            function.argtypes = (ctypes.c_ulong, ctypes.py_object)
-            self._set_async_exc = function
+            self._load_async_exc()
         with engine.lock:  # the job cannot leave user code meanwhile (it takes this lock to)
             if not running.in_user_code:
                 return
@@ -147,9 +144,15 @@ class ThreadHost:
         me = _thread.get_ident()
         if me in self._interrupted:
             self._interrupted.discard(me)
-            import ctypes
+            self._clear_async_exc(me, None)
 
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(me), None)
+    def _load_async_exc(self) -> None:
+        """``PyThreadState_SetAsyncExc``, to raise (an exception) and to clear (NULL)."""
+        import ctypes
+
+        name = ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+        self._set_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(name)
+        self._clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(name)
 
     def sleep(self, seconds: float) -> None:
         """``time.sleep``, which a cancel of the job that called it wakes with ``Cancelled``."""
