@@ -39,3 +39,27 @@ def call_back(fun, n):
     for i in range(n):
         fun(i)
     return n / (time.perf_counter() - start)
+
+
+def sleep(seconds):
+    """A call that waits (the GIL free), as I/O or a remote service would."""
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+_MATRICES = {}
+
+
+def matmul(n):
+    """A numpy matrix product of n x n (numpy releases the GIL inside); the sum of the result."""
+    import numpy
+
+    if n not in _MATRICES:
+        _MATRICES[n] = numpy.random.default_rng(1).random((n, n))
+    a = _MATRICES[n]
+    return float((a @ a).sum())
+
+
+HELPERS.update({"bench.sleep": sleep, "bench.matmul": matmul})
