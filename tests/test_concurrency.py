@@ -183,7 +183,7 @@ def test_a_stuck_c_call_is_reported(threaded: Adapter) -> None:
     assert (tag, request_id) == ("stuck", 1)
     assert info["request"]["function"] == "c_sleep" and info["cancelled_ms"] >= 1000
     assert threaded.ok(call_type="ping") == "pong"  # other requests go on meanwhile
-    tag, request_id, (status, error) = threaded.process.recv(5)
+    tag, request_id, (_, error) = threaded.process.recv(5)
     assert (tag, request_id, error["type"]) == ("reply", 1, "Cancelled")  # when the C call returns
 
 

@@ -306,3 +306,9 @@ def which_thread() -> str:
 
 def many_objects(n: int) -> list[Any]:
     return [object() for _ in range(n)]
+
+
+def die_noisily() -> None:
+    sys.stderr.write("dying on purpose\n")
+    sys.stderr.flush()
+    os._exit(3)

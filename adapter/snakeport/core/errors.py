@@ -117,9 +117,8 @@ def _message(exc: BaseException, unquoted: bool = True) -> str:
 def format_traceback(exc: BaseException) -> str:
     """The traceback text Python prints, without its ``^^^^`` caret lines or the adapter's own frames.
 
-    Leading frames inside SnakePort (the engine, the dispatcher) are left out
-    when the user's code follows them: the traceback starts where the
-    request entered the user's code.
+    Leading frames inside SnakePort (the engine, the dispatcher) are left out:
+    the traceback starts where the request entered the user's code.
     ``traceback.format_exception`` compiles each frame's source line to place
     the carets (about 57 us per exception); the frames, files, lines, source
     text and chained exceptions are what a user reads, and cost little.
@@ -141,7 +140,7 @@ def format_traceback(exc: BaseException) -> str:
             current = None
     lines: list[str] = []
     for error, after in reversed(chain):
-        tb = _user_frames(error.__traceback__)
+        tb = _user_frames(error.__traceback__, type(error).__module__.startswith("snakeport"))
         if tb is not None:
             lines.append("Traceback (most recent call last):\n")
         shown = 0
@@ -167,12 +166,17 @@ def format_traceback(exc: BaseException) -> str:
     return "".join(lines)
 
 
-def _user_frames(tb: TracebackType | None) -> TracebackType | None:
-    """``tb`` without its leading frames inside SnakePort, when the user's code follows them."""
+def _user_frames(tb: TracebackType | None, ours: bool) -> TracebackType | None:
+    """``tb`` without its leading frames inside SnakePort.
+
+    An error of SnakePort's own keeps them when nothing follows (they say
+    where the adapter refused); a user's error that has no Python frame of its
+    own (``math.sqrt(-1)``) is just its type and message.
+    """
     first = tb
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         tb = tb.tb_next
-    return first if tb is None else tb
+    return first if tb is None and ours else tb
 
 
 _MAX_FRAMES = 200

@@ -2,6 +2,7 @@
 
 usage: snakeport [options]
        snakeport frames dump|replay FILE ...   (a recorded session: see `snakeport frames --help`)
+       snakeport call MODULE FUNCTION [ARG ...] (one call through a fresh adapter: `snakeport call --help`)
 
 Each option also comes from an environment variable; the command line wins,
 and list options take both.
@@ -64,6 +65,10 @@ def main(
         from ..tools.frames_cli import main as frames_main
 
         return frames_main(args[1:])
+    if args[:1] == ["call"]:
+        from ..tools.call_cli import main as call_main
+
+        return call_main(args[1:])
     if "-h" in args or "--help" in args:
         sys.stdout.write(__doc__ or "")
         return 0

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Mapping
 
 from ..core import etf
 from ..core.framing import FrameBuffer, Oversize, frame
@@ -40,6 +41,7 @@ _ADAPTER_FRAME = re.compile(
     r"line \d+, in [^\n]*\n(    [^\n]*\n)*"
 )
 _CARETS = re.compile(r"^ *[~^]+ *\n", re.MULTILINE)
+_EMPTY_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):\n(?!  File)", re.MULTILINE)
 # Of the ready frame's info only the protocol version is compared: the rest describes the build.
 _READY_KEPT = ("protocol",)
 
@@ -83,6 +85,7 @@ class Normaliser:
     def _field(self, key: Any, value: Any) -> Any:
         if key == "traceback" and isinstance(value, str):
             text = _ADAPTER_FRAME.sub("", _CARETS.sub("", self._text(value)))
+            text = _EMPTY_TRACEBACK.sub("", text)  # only the adapter's frames were there
             return _TRACEBACK_PLACE.sub('File "<path>", line <n>', text)
         return self.term(value)
 
@@ -136,10 +139,17 @@ class Difference:
 class Replay:
     """Feeds a recording's inputs to a fresh adapter and compares its outputs."""
 
-    def __init__(self, records: list[Record], command: list[str], timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        records: list[Record],
+        command: list[str],
+        timeout: float = 10.0,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.records = records
         self.command = command
         self.timeout = timeout
+        self.env = None if env is None else dict(env)
         self.recorded = Normaliser()
         self.fresh = Normaliser()
         self.differences: list[Difference] = []
@@ -147,7 +157,7 @@ class Replay:
         self.sent = 0
 
     def run(self) -> list[Difference]:
-        process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env)
         assert process.stdin is not None and process.stdout is not None
         reader = _FrameReader(process.stdout.fileno())
         try:
