@@ -6,7 +6,10 @@ Call them with call_type "helper": ``%{"helper" => "snakeport.echo", "args" => [
 from __future__ import annotations
 
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing (and with it re) costs milliseconds of every adapter start
+    from typing import Any
 
 
 def echo(*args: Any, **kwargs: Any) -> dict[str, Any]:
