@@ -222,6 +222,12 @@ def test_lone_surrogate_is_an_encode_error(codec: Any) -> None:
         codec.encode(["\ud800"])
 
 
+def test_atom_with_a_lone_surrogate_is_an_encode_error(codec: Any) -> None:
+    with pytest.raises(EncodeError, match="surrogate") as info:
+        codec.encode({"k": [Atom("\ud800")]})
+    assert info.value.path == "['k'][0]"
+
+
 def test_too_long_atom_is_an_encode_error(codec: Any) -> None:
     with pytest.raises(EncodeError, match="255"):
         codec.encode(Atom("a" * 256))
