@@ -51,8 +51,14 @@ if os.environ.get("SNAKEPORT_PURE_CODEC", "") in ("", "0"):
 #: The implementation ``encode``/``decode``/``encode_pieces`` here are bound to.
 IMPLEMENTATION = "native" if "native" in IMPLEMENTATIONS else "pure"
 
-_bound = IMPLEMENTATIONS[IMPLEMENTATION]
-encode = _bound.encode
-encode_pieces = _bound.encode_pieces
-decode = _bound.decode
-del _bound
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # every implementation has the pure one's signatures
+    from .decoder import decode as decode
+    from .encoder import encode as encode
+    from .encoder import encode_pieces as encode_pieces
+else:
+    _bound = IMPLEMENTATIONS[IMPLEMENTATION]
+    encode = _bound.encode
+    encode_pieces = _bound.encode_pieces
+    decode = _bound.decode
+    del _bound
