@@ -19,7 +19,7 @@ import pytest
 from snakeport import etf
 from snakeport.terms import Atom
 
-from .conftest import CALL, IN_CI, LAUNCHER, Adapter
+from .conftest import CALL, LAUNCHER, NATIVE_REQUIRED, Adapter
 from .harness import FramedProcess
 
 # -- start-up ------------------------------------------------------------------
@@ -34,7 +34,7 @@ def test_ready_frame(adapter: Adapter) -> None:
 
 def test_ready_frame_names_the_native_codec_when_built() -> None:
     if "native" not in etf.IMPLEMENTATIONS:
-        if IN_CI:
+        if NATIVE_REQUIRED:
             pytest.fail("the native codec is not built; under CI=true it must be (scripts/bootstrap)")
         pytest.skip("the native codec is not built")
     running = Adapter()

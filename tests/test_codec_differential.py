@@ -24,12 +24,12 @@ from hypothesis import strategies as st
 from snakeport import etf
 from snakeport.terms import Atom, BitString, FrozenMap, HashableList, ImproperList
 
-from .conftest import IN_CI, assert_same
+from .conftest import NATIVE_REQUIRED, assert_same
 from .strategies import OPAQUES, hashable_keys, scalars, terms
 from .test_golden import ROWS
 
 if "native" not in etf.IMPLEMENTATIONS:
-    if IN_CI:
+    if NATIVE_REQUIRED:
         raise RuntimeError("the native codec is not built; under CI=true it must be (scripts/bootstrap)")
     pytest.skip("the native codec is not built", allow_module_level=True)
 
