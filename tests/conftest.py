@@ -19,6 +19,8 @@ from snakeport.terms import Atom, FrozenMap, Fun, ImproperList
 from .harness import FramedProcess
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Under CI the native codec must have been built, unless the pure one is forced.
+NATIVE_REQUIRED = IN_CI and os.environ.get("SNAKEPORT_PURE_CODEC", "") in ("", "0")
 
 
 @pytest.fixture(params=sorted(etf.IMPLEMENTATIONS), scope="session")

@@ -19,7 +19,7 @@ import pytest
 from snakeport import etf
 from snakeport.terms import Atom
 
-from .conftest import CALL, LAUNCHER, Adapter
+from .conftest import CALL, LAUNCHER, NATIVE_REQUIRED, Adapter
 from .harness import FramedProcess
 
 # -- start-up ------------------------------------------------------------------
@@ -30,6 +30,58 @@ def test_ready_frame(adapter: Adapter) -> None:
     assert tag == "ready"
     assert info["protocol"] == 1 and info["pid"] > 0 and info["python"] == sys.version.split()[0]
     assert "version" in info and "call" in info["call_types"]
+
+
+def test_ready_frame_names_the_native_codec_when_built() -> None:
+    if "native" not in etf.IMPLEMENTATIONS:
+        if NATIVE_REQUIRED:
+            pytest.fail("the native codec is not built; under CI=true it must be (scripts/bootstrap)")
+        pytest.skip("the native codec is not built")
+    running = Adapter()
+    assert running.ready[1]["codec"] == "native"
+    assert running.call(call_type="ping") == ("ok", "pong")
+    assert running.close() == 0
+
+
+def test_pure_codec_when_forced() -> None:
+    running = Adapter(env={"SNAKEPORT_PURE_CODEC": "1"})
+    assert running.ready[1]["codec"] == "pure"
+    assert running.call(call_type="ping") == ("ok", "pong")
+    assert running.ok(python_module="math", function="sqrt", args=[16.0]) == 4.0
+    assert running.close() == 0
+
+
+# Python code that makes the native codec unimportable, as on a machine
+# where it was never built, then runs the given script.
+_WITHOUT_NATIVE = """
+import importlib.abc, runpy, sys
+class NoNative(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "snakeport.core.etf._cetf":
+            raise ImportError("no native codec on this machine")
+        return None
+sys.meta_path.insert(0, NoNative())
+"""
+
+
+def test_pure_fallback_when_the_native_codec_is_absent() -> None:
+    check = _WITHOUT_NATIVE + (
+        "from snakeport import etf\n"
+        "assert etf.IMPLEMENTATION == 'pure' and sorted(etf.IMPLEMENTATIONS) == ['pure'], etf.IMPLEMENTATIONS\n"
+        "assert etf.decode(b''.join(etf.encode_pieces({'k': [1, 2.5]}))) == {'k': [1, 2.5]}\n"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    launch = (
+        _WITHOUT_NATIVE
+        + f"sys.argv = [{str(LAUNCHER)!r}]\nrunpy.run_path({str(LAUNCHER)!r}, run_name='__main__')\n"
+    )
+    process = FramedProcess([sys.executable, "-c", launch])
+    tag, info = process.recv()
+    assert tag == "ready" and info["codec"] == "pure"
+    process.send((CALL, 1, {"call_type": "ping"}))
+    assert process.recv() == ("reply", 1, ("ok", "pong"))
+    assert process.close() == 0
 
 
 def test_runs_as_module_after_install() -> None:

@@ -222,6 +222,12 @@ def test_lone_surrogate_is_an_encode_error(codec: Any) -> None:
         codec.encode(["\ud800"])
 
 
+def test_atom_with_a_lone_surrogate_is_an_encode_error(codec: Any) -> None:
+    with pytest.raises(EncodeError, match="surrogate") as info:
+        codec.encode({"k": [Atom("\ud800")]})
+    assert info.value.path == "['k'][0]"
+
+
 def test_too_long_atom_is_an_encode_error(codec: Any) -> None:
     with pytest.raises(EncodeError, match="255"):
         codec.encode(Atom("a" * 256))
@@ -422,3 +428,13 @@ def test_an_atom_key_and_a_text_binary_key_of_one_name_both_survive(codec: Any, 
     assert decoded == {Atom("a"): 1, b"a": 2}
     assert [type(key) for key in sorted(decoded, key=lambda k: type(k).__name__)] == [Atom, bytes]
     assert codec.decode(codec.encode(decoded)) == decoded
+
+
+@pytest.mark.parametrize("tag", [b"w\x05", b"d\x00\x05"], ids=["small_atom_utf8", "atom"])
+def test_a_truncated_atom_is_truncated_even_when_its_prefix_is_a_known_atom(codec: Any, tag: bytes) -> None:
+    # The atom "caf" is decoded (and cached) first; a 5-byte atom cut short
+    # after "caf" must not turn into it.
+    codec.decode(b"\x83" + tag[:-1] + b"\x03caf")
+    with pytest.raises(DecodeError, match="atom of 5 bytes runs past the end") as info:
+        codec.decode(b"\x83" + tag + b"caf")
+    assert info.value.offset == 1

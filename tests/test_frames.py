@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from snakeport import etf
 from snakeport.core.recording import HEADER, RECORD, FramesFormatError, read_records
 from snakeport.core.show import elixir, jsonable
 
@@ -29,8 +30,10 @@ RECORDINGS = Path(__file__).parent / "recordings"
 ELIXIR_HELPERS = ROOT / "mix_stub" / "test" / "helpers"
 
 
-def frames(*args: str, helpers: Path = ELIXIR_HELPERS) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(helpers))
+def frames(
+    *args: str, helpers: Path = ELIXIR_HELPERS, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(helpers), **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "snakeport", "frames", *args],
         capture_output=True,
@@ -40,8 +43,21 @@ def frames(*args: str, helpers: Path = ELIXIR_HELPERS) -> subprocess.CompletedPr
     )
 
 
+def recorded_codec(path: Path) -> str:
+    """The codec the recorded adapter named in its ready frame ("pure" or "native")."""
+    for record in read_records(path.read_bytes()):
+        term = etf.decode(record.payload)
+        if record.direction == "out" and type(term) is tuple and term[0] == "ready":
+            return str(term[1]["codec"])
+    raise AssertionError(f"{path} has no ready frame")
+
+
 def replay(path: Path, helpers: Path = ELIXIR_HELPERS) -> subprocess.CompletedProcess[str]:
-    return frames("replay", str(path), "--", "--helper-path", str(helpers), helpers=helpers)
+    # The ready frame names the codec, and replay compares it: the replayed
+    # adapter runs the one the recording was made with (the committed ones:
+    # pure, made before the native codec existed).
+    env = {"SNAKEPORT_PURE_CODEC": "1"} if recorded_codec(path) == "pure" else {}
+    return frames("replay", str(path), "--", "--helper-path", str(helpers), helpers=helpers, env=env)
 
 
 # -- replaying what the BEAM recorded ---------------------------------------------

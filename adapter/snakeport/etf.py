@@ -11,6 +11,7 @@ from .core.etf import (
     EncodeError,
     decode,
     encode,
+    encode_pieces,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "EncodeError",
     "decode",
     "encode",
+    "encode_pieces",
 ]

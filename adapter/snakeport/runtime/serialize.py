@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 
 from ..core import etf
-from ..core.etf.encoder import encode_pieces
+from ..core.etf import encode_pieces
 from .registry import Registry
 from .request import Origin
 

@@ -1,18 +1,21 @@
-"""The Erlang external term format codec: ``encode`` and ``decode``.
+"""The Erlang external term format codec: ``encode``, ``decode``, ``encode_pieces``.
 
 This module is the boundary every other part of SnakePort uses.  It binds
-the implementation: the pure-Python one in ``decoder``/``encoder`` today; a
-native accelerator with identical behaviour can be bound here later, and the
-test suite runs against every entry of ``IMPLEMENTATIONS``.  Set
-``SNAKEPORT_PURE_CODEC=1`` to force the pure one.
+the implementation: the native accelerator (``_cetf``, a C extension with
+the pure codec's exact behaviour) when it was built, else the pure-Python
+one in ``decoder``/``encoder``.  The test suite runs against every entry of
+``IMPLEMENTATIONS``.  Set ``SNAKEPORT_PURE_CODEC=1`` to force the pure one
+(the extension is then not even imported).
 """
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
-from .decoder import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, decode
-from .encoder import encode
+from . import decoder as _decoder
+from . import encoder as _encoder
+from .decoder import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
 from .errors import DecodeError, EncodeError
 
 __all__ = [
@@ -24,12 +27,38 @@ __all__ = [
     "EncodeError",
     "decode",
     "encode",
+    "encode_pieces",
 ]
 
-#: Every available implementation, by name, each with ``encode`` and ``decode``.
+#: Every available implementation, by name, each with ``encode``,
+#: ``encode_pieces`` and ``decode``.
 IMPLEMENTATIONS = {
-    "pure": SimpleNamespace(encode=encode, decode=decode),
+    "pure": SimpleNamespace(
+        encode=_encoder.encode, encode_pieces=_encoder.encode_pieces, decode=_decoder.decode
+    ),
 }
 
-#: The implementation ``encode``/``decode`` here are bound to.
-IMPLEMENTATION = "pure"
+if os.environ.get("SNAKEPORT_PURE_CODEC", "") in ("", "0"):
+    try:
+        from . import _cetf
+    except ImportError:  # not built (no compiler when installed): the pure codec serves
+        pass
+    else:
+        IMPLEMENTATIONS["native"] = SimpleNamespace(
+            encode=_cetf.encode, encode_pieces=_cetf.encode_pieces, decode=_cetf.decode
+        )
+
+#: The implementation ``encode``/``decode``/``encode_pieces`` here are bound to.
+IMPLEMENTATION = "native" if "native" in IMPLEMENTATIONS else "pure"
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # every implementation has the pure one's signatures
+    from .decoder import decode as decode
+    from .encoder import encode as encode
+    from .encoder import encode_pieces as encode_pieces
+else:
+    _bound = IMPLEMENTATIONS[IMPLEMENTATION]
+    encode = _bound.encode
+    encode_pieces = _bound.encode_pieces
+    decode = _bound.decode
+    del _bound

@@ -229,11 +229,11 @@ def _decode_term(
                     pos += 1
                     cache = _atoms_utf8
                 stop = pos + size
+                if stop > end:  # before the cache: a cut-short name may be a cached atom's whole name
+                    raise DecodeError(f"atom of {size} bytes runs past the end", base + start)
                 raw = bytes(buf[pos:stop]) if view else buf[pos:stop]
                 value = cache.get(raw, cache)
                 if value is cache:
-                    if stop > end:
-                        raise DecodeError(f"atom of {size} bytes runs past the end", base + start)
                     value = _new_atom(raw, cache is _atoms_latin1, base + start)
                     if len(cache) < _ATOM_CACHE_LIMIT:
                         cache[raw] = value

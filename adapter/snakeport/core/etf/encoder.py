@@ -50,7 +50,10 @@ _NIL = bytes((T.NIL,))
 def _atom_bytes(name: str) -> bytes:
     if len(name) > 255:
         raise EncodeError(f"atom of {len(name)} characters is over the BEAM's 255 limit")
-    raw = name.encode("utf-8")
+    try:
+        raw = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EncodeError("atom holds a lone surrogate, not valid Unicode") from None
     if len(raw) < 256:
         return _HEAD_BB(T.SMALL_ATOM_UTF8, len(raw)) + raw
     return _HEAD_BH(T.ATOM_UTF8, len(raw)) + raw
