@@ -1,8 +1,11 @@
-"""Build the optional native codec (snakeport.core.etf._cetf); metadata lives in pyproject.toml.
+"""Build the optional native parts; metadata lives in pyproject.toml.
+
+``snakeport.core.etf._cetf`` is the codec accelerator, ``snakeport.edge._guard``
+the orphan guard that needs no GIL.
 
 Without a C compiler, Python headers or zlib's header the build is skipped
 with a one-line warning and the install still succeeds: the pure-Python
-codec is then used.
+codec and the Python orphan guard are then used.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ class OptionalBuildExt(build_ext):
 
     def _skip(self, exc: Exception) -> None:
         reason = " ".join(str(exc).split())[:200]
-        print(f"warning: snakeport's native codec was not built ({reason}); the pure codec is used", file=sys.stderr)
+        print(f"warning: a native part of snakeport was not built ({reason}); its pure one is used", file=sys.stderr)
 
 
 extra = os.environ.get("SNAKEPORT_CFLAGS", "").split()
@@ -46,7 +49,14 @@ setup(
             extra_compile_args=FLAGS + extra,
             extra_link_args=extra,
             optional=True,
-        )
+        ),
+        Extension(
+            "snakeport.edge._guard",
+            sources=["adapter/snakeport/edge/_guard.c"],
+            extra_compile_args=FLAGS + extra,
+            extra_link_args=[*extra, "-pthread"],
+            optional=True,
+        ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -7,6 +7,13 @@ sends a message to a process whose pid it was given.
 
 from __future__ import annotations
 
+import os
+
+if os.environ.get("SNAKEPORT_PURE_CODEC", "") not in ("", "0"):  # force the pure-Python codec
+    from .core.etf import bind
+
+    bind("pure")
+
 from .core.errors import CallbackDepthError, Cancelled, ElixirError, ProcessNotAliveError
 from .core.link import send
 from .core.terms import Atom

@@ -140,9 +140,9 @@ def format_traceback(exc: BaseException) -> str:
             current = None
     lines: list[str] = []
     for error, after in reversed(chain):
-        tb = _user_frames(error.__traceback__, type(error).__module__.startswith("snakeport"))
-        if tb is not None:
+        if error.__traceback__ is not None:
             lines.append("Traceback (most recent call last):\n")
+        tb = _user_frames(error.__traceback__, type(error).__module__.startswith("snakeport"))
         shown = 0
         while tb is not None:
             code = tb.tb_frame.f_code
@@ -171,7 +171,7 @@ def _user_frames(tb: TracebackType | None, ours: bool) -> TracebackType | None:
 
     An error of SnakePort's own keeps them when nothing follows (they say
     where the adapter refused); a user's error that has no Python frame of its
-    own (``math.sqrt(-1)``) is just its type and message.
+    own (``math.sqrt(-1)``) shows no frame.
     """
     first = tb
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):

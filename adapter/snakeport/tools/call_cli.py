@@ -58,7 +58,7 @@ def main(argv: Sequence[str]) -> int:
                 timeout=options.timeout,
             )
         except RemoteError as exc:
-            trace = exc.traceback if exc.traceback.startswith("Traceback") else ""
+            trace = exc.traceback if "  File " in exc.traceback else ""
             sys.stderr.write(f"{exc.python_type}: {exc.message}\n{trace}")
             return 1
     shown = _plain(value, Ref)

@@ -41,7 +41,6 @@ _ADAPTER_FRAME = re.compile(
     r"line \d+, in [^\n]*\n(    [^\n]*\n)*"
 )
 _CARETS = re.compile(r"^ *[~^]+ *\n", re.MULTILINE)
-_EMPTY_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):\n(?!  File)", re.MULTILINE)
 # Of the ready frame's info only the protocol version is compared: the rest describes the build.
 _READY_KEPT = ("protocol",)
 
@@ -85,7 +84,6 @@ class Normaliser:
     def _field(self, key: Any, value: Any) -> Any:
         if key == "traceback" and isinstance(value, str):
             text = _ADAPTER_FRAME.sub("", _CARETS.sub("", self._text(value)))
-            text = _EMPTY_TRACEBACK.sub("", text)  # only the adapter's frames were there
             return _TRACEBACK_PLACE.sub('File "<path>", line <n>', text)
         return self.term(value)
 

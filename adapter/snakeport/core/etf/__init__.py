@@ -4,13 +4,13 @@ This module is the boundary every other part of SnakePort uses.  It binds
 the implementation: the native accelerator (``_cetf``, a C extension with
 the pure codec's exact behaviour) when it was built, else the pure-Python
 one in ``decoder``/``encoder``.  The test suite runs against every entry of
-``IMPLEMENTATIONS``.  Set ``SNAKEPORT_PURE_CODEC=1`` to force the pure one
-(the extension is then not even imported).
+``IMPLEMENTATIONS``.  ``bind(name)`` binds another one; the package
+``snakeport`` does so at import when ``SNAKEPORT_PURE_CODEC=1`` is set (the
+core reads no environment).
 """
 
 from __future__ import annotations
 
-import os
 from types import SimpleNamespace
 
 from . import decoder as _decoder
@@ -25,6 +25,7 @@ __all__ = [
     "IMPLEMENTATIONS",
     "DecodeError",
     "EncodeError",
+    "bind",
     "decode",
     "encode",
     "encode_pieces",
@@ -38,15 +39,14 @@ IMPLEMENTATIONS = {
     ),
 }
 
-if os.environ.get("SNAKEPORT_PURE_CODEC", "") in ("", "0"):
-    try:
-        from . import _cetf
-    except ImportError:  # not built (no compiler when installed): the pure codec serves
-        pass
-    else:
-        IMPLEMENTATIONS["native"] = SimpleNamespace(
-            encode=_cetf.encode, encode_pieces=_cetf.encode_pieces, decode=_cetf.decode
-        )
+try:
+    from . import _cetf
+except ImportError:  # not built (no compiler when installed): the pure codec serves
+    pass
+else:
+    IMPLEMENTATIONS["native"] = SimpleNamespace(
+        encode=_cetf.encode, encode_pieces=_cetf.encode_pieces, decode=_cetf.decode
+    )
 
 #: The implementation ``encode``/``decode``/``encode_pieces`` here are bound to.
 IMPLEMENTATION = "native" if "native" in IMPLEMENTATIONS else "pure"
@@ -62,3 +62,14 @@ else:
     encode_pieces = _bound.encode_pieces
     decode = _bound.decode
     del _bound
+
+
+def bind(name: str) -> None:
+    """Make ``encode``/``decode``/``encode_pieces`` here those of implementation ``name``.
+
+    Call it before other modules take the names (``snakeport`` does, at import).
+    """
+    global IMPLEMENTATION, encode, encode_pieces, decode
+    chosen = IMPLEMENTATIONS[name]
+    IMPLEMENTATION = name
+    encode, encode_pieces, decode = chosen.encode, chosen.encode_pieces, chosen.decode
