@@ -78,6 +78,7 @@ def assert_same(actual: Any, expected: Any, path: str = "", after_beam: bool = F
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = ROOT / "priv" / "python" / "snakeport_adapter.py"
 FIXTURES = Path(__file__).parent / "pyfixtures"
+sys.path.insert(0, str(FIXTURES))  # the in-process engine tests import them as the adapter would
 CALL = Atom("call")
 
 

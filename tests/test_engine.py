@@ -34,13 +34,6 @@ def fixtures(function: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     return {"python_module": "sp_fixtures", "function": function, "args": list(args), "kwargs": kwargs}
 
 
-@pytest.fixture(autouse=True)
-def _fixtures_importable(monkeypatch: pytest.MonkeyPatch) -> None:
-    from .conftest import FIXTURES
-
-    monkeypatch.syspath_prepend(str(FIXTURES))
-
-
 # -- every call type ---------------------------------------------------------------
 
 

@@ -312,3 +312,42 @@ def die_noisily() -> None:
     sys.stderr.write("dying on purpose\n")
     sys.stderr.flush()
     os._exit(3)
+
+
+# -- arrays (numpy is imported only by these) --------------------------------------
+
+
+def make_array(dtype: str) -> Any:
+    import numpy
+
+    return (numpy.arange(6) % 2 == 1) if dtype == "bool" else numpy.arange(6).astype(dtype)
+
+
+def strided() -> Any:
+    import numpy
+
+    matrix = numpy.arange(6, dtype="f4").reshape(2, 3)
+    return [matrix.T, numpy.arange(6, dtype="i4")[::2], numpy.array([1, 2], dtype=">i4")]
+
+
+def nested_arrays() -> Any:
+    import numpy
+
+    return {"deep": [numpy.zeros(2)], "n": numpy.int64(3)}
+
+
+def object_array() -> Any:
+    import numpy
+
+    return numpy.array([object(), 1], dtype=object)
+
+
+def describe_array(array: Any) -> dict[str, Any]:
+    total = array.sum()
+    return {
+        "type": type(array).__name__,
+        "dtype": str(array.dtype),
+        "shape": array.shape,
+        "writeable": bool(array.flags.writeable),
+        "sum": total.item(),
+    }

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..core.errors import ProtocolError
+from ..core.etf.errors import DecodeError
+from .arrays import from_tensor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -35,10 +37,16 @@ class RefHandle:
 
 
 def ref_hook(found: list[RefHandle]) -> Callable[[dict[str, Any]], Any]:
-    """A codec ``tag_hook`` that turns ref maps into handles and lists them in ``found``."""
+    """A codec ``tag_hook`` for the runtime's tags: refs become handles (in ``found``), tensors arrays."""
 
     def hook(mapping: dict[str, Any]) -> Any:
-        if mapping.get("__type__") not in ("ref", "stream_ref"):
+        tag = mapping.get("__type__")
+        if tag == "tensor":
+            try:
+                return from_tensor(mapping)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DecodeError(f"tagged map 'tensor' is malformed: {exc}") from None
+        if tag not in ("ref", "stream_ref"):
             return mapping
         ref_id = mapping.get("id", mapping.get("ref_id"))
         session_id = mapping.get("session_id", "default")
@@ -52,27 +60,32 @@ def ref_hook(found: list[RefHandle]) -> Callable[[dict[str, Any]], Any]:
 
 
 class Origin:
-    """Where refs made for a result live, and what they say they came from."""
+    """Where refs made for a result live, what they say they came from, and how arrays travel.
 
-    __slots__ = ("library", "python_module", "session_id")
+    ``tensors``: ndarrays (and other array-likes) in the result go as tensor
+    maps instead of refs (the request's ``"arrays" => "tensor"``).
+    """
 
-    def __init__(self, session_id: str, python_module: str, library: str) -> None:
+    __slots__ = ("library", "python_module", "session_id", "tensors")
+
+    def __init__(self, session_id: str, python_module: str, library: str, tensors: bool = False) -> None:
         self.session_id = session_id
         self.python_module = python_module
         self.library = library
+        self.tensors = tensors
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Origin) and (self.session_id, self.python_module, self.library) == (
-            other.session_id,
-            other.python_module,
-            other.library,
-        )
+        return isinstance(other, Origin) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.session_id, self.python_module, self.library))
+        return hash(self._key())
+
+    def _key(self) -> tuple[str, str, str, bool]:
+        return (self.session_id, self.python_module, self.library, self.tensors)
 
     def __repr__(self) -> str:
-        return f"Origin({self.session_id!r}, {self.python_module!r}, {self.library!r})"
+        tensors = ", tensors=True" if self.tensors else ""
+        return f"Origin({self.session_id!r}, {self.python_module!r}, {self.library!r}{tensors})"
 
 
 #: Where refs go when no request is running (a user's own thread calling back).
@@ -169,7 +182,7 @@ class Request:
         if module is None:
             module = _safe_text(self.fields.get("python_module", self.fields.get("module_path"))) or ""
         lib = library or _safe_text(self.fields.get("library")) or module.split(".")[0]
-        return Origin(self.session_id, module, lib)
+        return Origin(self.session_id, module, lib, self.fields.get("arrays") == "tensor")
 
     def context(self) -> dict[str, Any]:
         """The request's identity for error maps (never raises)."""

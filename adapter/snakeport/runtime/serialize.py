@@ -2,7 +2,8 @@
 
 Whatever the codec can encode is sent as a value; any leaf it cannot (an
 instance, a module, a ``range``, an ndarray) becomes a ref in the session's
-registry, and an iterator or generator becomes a stream ref.  Containers keep
+registry, and an iterator or generator becomes a stream ref; with the
+origin's ``tensors``, arrays become tensor maps instead (``runtime.arrays``).  Containers keep
 their structure.  The same object twice in one result is one ref.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 
 import types
 
-from ..core import etf
 from ..core.etf import encode_pieces
+from .arrays import tensor_of
 from .registry import Registry
 from .request import Origin
 
@@ -75,7 +76,13 @@ class ResultEncoder:
         """Encode ``term`` as frame pieces; each leaf the codec cannot encode becomes a ref."""
         made: dict[int, tuple[Any, dict[str, Any]]] = {}  # id -> (object kept alive, its wire map)
 
+        tensors = origin.tensors
+
         def as_ref(obj: Any) -> dict[str, Any]:
+            if tensors:
+                tensor = tensor_of(obj)
+                if tensor is not None:
+                    return tensor
             known = made.get(id(obj))
             if known is None:
                 known = made[id(obj)] = (obj, self.make_ref(obj, origin))
@@ -83,7 +90,7 @@ class ResultEncoder:
 
         try:
             return encode_pieces(term, default=as_ref, compress_above=self.compress_above)
-        except etf.EncodeError:
+        except BaseException:
             for _, wire in made.values():  # refs of a reply that is never sent
                 self.registry.release(origin.session_id, wire["id"])
             raise

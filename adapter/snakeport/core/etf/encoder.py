@@ -19,7 +19,7 @@ from itertools import chain
 from ..terms import Atom, BitString, FrozenMap, HashableList, ImproperList, Opaque
 from . import tags as T
 from .errors import EncodeError
-from .tagged import to_map
+from .tagged import NOTHING, stand_in
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it here
@@ -272,9 +272,9 @@ def _other(obj: Any, append: Callable[[Any], None], default: Callable[[Any], Any
         return iter((str(obj),))
     if isinstance(obj, bytes):
         return iter((bytes(obj),))
-    tagged = to_map(obj)
-    if tagged is not None:
-        return iter((tagged,))
+    replacement = stand_in(obj)
+    if replacement is not NOTHING:
+        return iter((replacement,))
     if isinstance(obj, (list, tuple, Mapping)):
         if isinstance(obj, Mapping):
             return iter((dict(obj),))

@@ -13,6 +13,7 @@ session registry, which is not the codec's business.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 
 from ..terms import Atom, FrozenMap, HashableList, ImproperList
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it h
     import datetime as _dt
     from typing import Any
 
-__all__ = ["SPECIAL_ATOMS", "freeze", "from_map", "to_map"]
+__all__ = ["NOTHING", "SPECIAL_ATOMS", "freeze", "from_map", "stand_in"]
 
 #: Atoms that decode to Python singletons or floats, and back.
 SPECIAL_ATOMS: dict[str, Any] = {
@@ -86,13 +87,64 @@ def from_map(mapping: dict[Any, Any], frozen: bool) -> Any:
     return mapping
 
 
-def to_map(value: Any) -> dict[str, Any] | None:
-    """The tagged map for a Python value ETF has no term for, else ``None``."""
-    convert = _TO_WIRE.get(type(value))
-    if convert is None and type(value).__module__ == "datetime":
+#: What ``stand_in`` returns for a value it has no stand-in for.
+NOTHING: Any = object()
+
+
+def stand_in(value: Any) -> Any:
+    """What to encode in place of a value ETF has no term for, else ``NOTHING``.
+
+    Sets, complex numbers and dates become tagged maps.  Values of other
+    libraries that are plain values in disguise become those values:
+    subclasses of ``datetime``/``date``/``time`` (``pandas.Timestamp``, as its
+    microseconds and UTC offset; ``pandas.NaT`` as ``nil``), numpy's integer,
+    float, bool and complex scalars (``numpy.int64(3)`` is ``3``), its
+    ``datetime64`` (``NaT`` as ``nil``).  numpy and pandas are never imported
+    here: their values are told by their type's module.
+    """
+    kind = type(value)
+    convert = _TO_WIRE.get(kind)
+    if convert is not None:
+        return convert(value)
+    module = kind.__module__
+    if module == "datetime":
         _datetime()
-        convert = _TO_WIRE.get(type(value))
-    return None if convert is None else convert(value)
+        convert = _TO_WIRE.get(kind)
+        return NOTHING if convert is None else convert(value)
+    if module == "numpy":
+        return _numpy_scalar(value)
+    datetime = sys.modules.get("datetime")  # not loaded: nothing can be a subclass of its types
+    if datetime is not None and isinstance(value, (datetime.date, datetime.time)):
+        return _base_date(value, datetime)
+    return NOTHING
+
+
+def _numpy_scalar(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (``item()``); NaT as ``None``."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None or not isinstance(value, numpy.generic):
+        return NOTHING  # an array (even 0-d): a ref, or a tensor
+    dtype, item = value.dtype, value.item
+    code = dtype.kind
+    if code in "biufc":
+        return item()
+    if code == "M":  # datetime64: to microseconds, which Python's datetime holds
+        if value != value:
+            return None
+        return item() if dtype.name == "datetime64[D]" else value.astype("datetime64[us]").item()
+    return NOTHING
+
+
+def _base_date(value: Any, datetime: Any) -> Any:
+    """A subclass of datetime/date/time as its base value; a NaT (unequal to itself) as ``None``."""
+    if value != value:
+        return None
+    if isinstance(value, datetime.datetime):
+        text = datetime.datetime.isoformat(value)  # the base method: microseconds, the offset
+        return {_TYPE: "datetime", "value": text}
+    if isinstance(value, datetime.date):
+        return {_TYPE: "date", "value": datetime.date.isoformat(value)}
+    return {_TYPE: "time", "value": datetime.time.isoformat(value)}
 
 
 # -- Elixir structs --------------------------------------------------------
