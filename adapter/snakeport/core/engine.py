@@ -420,29 +420,35 @@ class Engine:
 
     def _admit(self, job: Job) -> None:
         me = self.host.ident()
+        request_id = job.request_id
         with self.lock:
             schedule = self.schedule
-            request_id = job.request_id
             if job.request is not None and (
                 request_id in schedule.running
                 or request_id in self.pushing
-                or any(queued.request_id == request_id for queued in schedule.queue)
-                or any(queued.request_id == request_id for queued in schedule.main_queue)
+                or (schedule.queue and any(queued.request_id == request_id for queued in schedule.queue))
+                or (
+                    schedule.main_queue
+                    and any(queued.request_id == request_id for queued in schedule.main_queue)
+                )
             ):
-                duplicate = True
+                duplicate = here = spawn = False
             else:
-                duplicate = False
+                duplicate = None
                 here = schedule.admit(job, me)
+                if here and job.request is not None:  # begin it now: one turn of the lock
+                    running = self._begin(job, me)
                 spawn = not here and schedule.needs_thread()
                 if spawn:
                     schedule.spawned += 1
-        if duplicate:
-            self.fail(
-                request_id,
-                ProtocolError(f"request id {request_id} is already in use by a request still running"),
-            )
+        if duplicate is not None:
+            message = f"request id {request_id} is already in use by a request still running"
+            self.fail(request_id, ProtocolError(message))
         elif here:
-            self.execute(job, me)
+            if job.request is not None:
+                self._run_request(job, running, me)
+            else:
+                self.execute(job, me)
         else:
             if spawn:
                 self.host.start_thread()
@@ -453,10 +459,27 @@ class Engine:
         if job.stream is not None:
             self._chunk(job, me)
             return
+        with self.lock:
+            running = self._begin(job, me)
+        self._run_request(job, running, me)
+
+    def _begin(self, job: Job, me: int) -> Running:
+        """Record a request as running on this thread (the lock held)."""
         request = job.request
         assert request is not None
-        running = Running(job, request.origin(), request.context(), me, self.host.clock())
-        self._enter(running, me)
+        running = Running(job, request.origin(), None, me, self.host.clock())
+        self._enter_locked(running, me)
+        return running
+
+    def _enter_locked(self, running: Running, me: int) -> None:
+        schedule = self.schedule
+        schedule.begin(running)
+        if schedule.leader == me and schedule.leader_busy_since is None:
+            schedule.leader_busy_since = running.started
+
+    def _run_request(self, job: Job, running: Running, me: int) -> None:
+        request = job.request
+        assert request is not None
         try:
             try:
                 running.in_user_code = True
@@ -469,7 +492,7 @@ class Engine:
                     self.pushing[job.request_id] = stream
                 self._more_chunks(stream)
                 return
-            pieces = self.runner.reply(lambda value: protocol.reply_ok(job.request_id, value), outcome)
+            pieces = self.runner.reply(job.request_id, outcome)
         except BaseException as exc:  # user code may raise SystemExit or KeyboardInterrupt: still a reply
             self.fail(job.request_id, exc, running.context)
             return
@@ -477,10 +500,7 @@ class Engine:
 
     def _enter(self, running: Running, me: int) -> None:
         with self.lock:
-            schedule = self.schedule
-            schedule.begin(running)
-            if schedule.leader == me and schedule.leader_busy_since is None:
-                schedule.leader_busy_since = running.started
+            self._enter_locked(running, me)
 
     def _leave(self, running: Running, me: int) -> None:
         """The job is out of user code: no more interrupts, forget it (idempotent: late ones land here)."""

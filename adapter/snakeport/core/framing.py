@@ -81,6 +81,8 @@ class FrameBuffer:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
         """The frames completed by ``data`` (maybe none), in order."""
+        if type(data) is bytes and not self._buf and self._big is None and not self._skip:
+            return self._feed_whole(data)
         frames: list[Frame] = []
         view = memoryview(data).cast("B")
         while view:
@@ -99,6 +101,23 @@ class FrameBuffer:
                 self._buf += view
                 view = view[len(view) :]
                 self._cut(frames)
+        return frames
+
+    def _feed_whole(self, data: bytes) -> list[Frame]:
+        """The common case: nothing pending, ``data`` holds whole small frames: slice them out."""
+        frames: list[Frame] = []
+        pos, end = 0, len(data)
+        limit = self.max_frame_bytes
+        while end - pos >= 4:
+            size = int.from_bytes(data[pos : pos + 4], "big")
+            if size > limit or end - pos - 4 < size:
+                break  # the general path takes it from here
+            frames.append(data[pos + 4 : pos + 4 + size])
+            self.frames += 1
+            self.bytes += size + 4
+            pos += 4 + size
+        if pos < end:
+            frames += self.feed(memoryview(data)[pos:])
         return frames
 
     def space(self) -> memoryview | None:

@@ -48,10 +48,10 @@ class Running:
     """A job being run: where, since when, whether the client cancelled it, where its refs go."""
 
     __slots__ = (
+        "_context",
         "cancelled",
         "cancelled_at",
         "chain_depth",
-        "context",
         "id",
         "in_user_code",
         "job",
@@ -63,12 +63,12 @@ class Running:
     )
 
     def __init__(
-        self, job: Job, origin: Origin, context: dict[str, Any], thread: int, started: float
+        self, job: Job, origin: Origin, context: dict[str, Any] | None, thread: int, started: float
     ) -> None:
         self.id = job.request_id
         self.job = job
         self.origin = origin
-        self.context = context
+        self._context = context  # made from the request when first asked for (errors, stuck reports)
         self.thread = thread
         self.started = started
         self.cancelled = False
@@ -79,6 +79,14 @@ class Running:
         # How many callbacks enclose this request (the client's "callback_depth" field).
         depth = job.request.fields.get("callback_depth", 0) if job.request is not None else 0
         self.chain_depth = depth if type(depth) is int and depth >= 0 else 0
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The request's identity for error maps."""
+        if self._context is None:
+            request = self.job.request
+            self._context = request.context() if request is not None else {"call_type": None}
+        return self._context
 
 
 class Schedule:

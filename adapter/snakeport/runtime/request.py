@@ -107,11 +107,12 @@ class Outcome:
 class Request:
     """Typed access to a request map's fields, with errors that name the field."""
 
-    __slots__ = ("call_type", "fields", "handles", "session_id")
+    __slots__ = ("_origin", "call_type", "fields", "handles", "session_id")
 
     def __init__(self, fields: dict[str, Any], handles: list[RefHandle] | None = None) -> None:
         self.fields = fields
         self.handles = handles or []  # the refs named anywhere in the request
+        self._origin: Origin | None = None
         session = fields.get("session_id", "default")
         if session is None:
             session = "default"
@@ -167,8 +168,9 @@ class Request:
 
     def kwargs(self) -> dict[str, Any]:
         kwargs = self.fields.get("kwargs")
-        if kwargs is None:
-            return {}
+        if not kwargs:
+            if kwargs is None or type(kwargs) is dict:
+                return {}
         if not isinstance(kwargs, dict):
             raise ProtocolError(f"field 'kwargs' must be a map, got {_kind(kwargs)}")
         for key in kwargs:
@@ -178,6 +180,13 @@ class Request:
 
     def origin(self, python_module: str | None = None, library: str | None = None) -> Origin:
         """Where refs made for this request's result live (never raises)."""
+        if python_module is None and library is None:
+            if self._origin is None:
+                self._origin = self._make_origin(None, None)
+            return self._origin
+        return self._make_origin(python_module, library)
+
+    def _make_origin(self, python_module: str | None, library: str | None) -> Origin:
         module = python_module
         if module is None:
             module = _safe_text(self.fields.get("python_module", self.fields.get("module_path"))) or ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from ..core import etf
+from ..core.protocol import reply_ok
 from .dispatch import Dispatcher
 from .helpers import HelperRegistry
 from .registry import DEFAULT_MAX_REFS, Entry, Registry
@@ -99,10 +100,10 @@ class Runner:
         """Run the request's user code; raises what it raises."""
         return self.dispatcher.run(request)
 
-    def reply(self, term_of: Any, outcome: Outcome) -> list[Any]:
-        """The reply pieces for ``outcome``: ``term_of(value)`` encoded with refs at its origin."""
+    def reply(self, request_id: int, outcome: Outcome) -> list[Any]:
+        """The pieces of ``{:reply, Id, {:ok, Value}}`` for ``outcome``, refs at its origin."""
         value = self.encoder.make_ref(outcome.value, outcome.origin) if outcome.as_ref else outcome.value
-        return self.encoder.encode(term_of(value), outcome.origin)
+        return self.encoder.encode(reply_ok(request_id, value), outcome.origin)
 
     def encode(self, term: Any, origin: Origin) -> list[Any]:
         """Any outgoing term (a chunk, a callback, a message) with refs at ``origin``."""
