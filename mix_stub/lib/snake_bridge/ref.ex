@@ -76,8 +76,8 @@ defimpl Enumerable, for: SnakeBridge.Ref do
   def slice(_ref), do: {:error, __MODULE__}
 
   # The iterator __iter__ makes is released however the reduction ends:
-  # halted, suspended and then halted, or raised.  (When it is done, Python
-  # has released the exhausted iterator already.)
+  # done, halted, suspended and then halted, or raised.  (An exhausted
+  # iterator stays in its session, answering "done", until released.)
   def reduce(ref, acc, fun) do
     case Runtime.call_method(ref, "__iter__", []) do
       {:ok, %SnakeBridge.StreamRef{} = stream} ->
@@ -96,12 +96,9 @@ defimpl Enumerable, for: SnakeBridge.Ref do
       {:suspended, acc, continuation} ->
         {:suspended, acc, fn command -> releasing(stream, fn -> continuation.(command) end) end}
 
-      {:done, _acc} = done ->
-        done
-
-      halted ->
+      finished ->
         Runtime.release_ref(stream)
-        halted
+        finished
     end
   catch
     kind, reason ->

@@ -11,15 +11,17 @@ defmodule SnakePort.Callback do
   at once, never silence.
 
   **Depth.**  A fun may call Python, whose code may call another fun, and so
-  on; every level is one more request nested on the adapter's single stack,
-  which gives out (a bare `RecursionError`) near 100 levels.  Each task
-  knows its depth (`depth/0`, 0 outside callbacks), requests made from it
-  carry that depth, and a request from depth `>= max_callback_depth` (pool
-  option, default 50) is refused with a `CallbackDepthError` before it is
-  sent.  The worker gives a new callback the depth `1 +` the deepest request
-  in flight on that adapter: the request that called the fun is one of them,
-  so the depth is never underestimated (with several deep chains on one
-  worker at once it can be overestimated).
+  on; the adapter serves everything on one stack, so every callback waiting
+  for its answer is one more level nested on it, and the stack gives out (a
+  bare `RecursionError`) near 100 levels.  A callback's depth is therefore
+  1 + the callbacks already running on its worker (in a plain chain, its
+  level in the chain; callbacks of other callers running at the same time
+  are nested on the same Python stack and count too).  The task running it
+  knows its depth (`depth/0`, 0 outside callbacks), and a request made from
+  depth `>= max_callback_depth` (pool option, default 50) is refused with a
+  `CallbackDepthError` before it is sent.  Counting on the worker rather
+  than per caller also covers funs that call Python from a process they
+  spawn.
   """
 
   alias SnakePort.{Error, Wire}

@@ -63,8 +63,8 @@ defmodule SnakePort.Client do
 
   defp usable_route(pool, index) do
     case Pool.route(pool, index) do
-      %Route{status: status} = route when status in [:up, :starting] -> {:ok, route}
-      %Route{error: error} -> {:error, error}
+      %Route{status: :down, error: error} -> {:error, error}
+      %Route{} = route -> {:ok, route}
     end
   rescue
     # The pool stopped: its tables are gone.
@@ -75,7 +75,7 @@ defmodule SnakePort.Client do
     id = Route.next_id(route)
     tag = alias_of(route.worker)
 
-    case register(route, id, %Pending.Call{tag: tag, depth: Callback.depth()}) do
+    case register(route, id, %Pending.Call{tag: tag}) do
       :ok ->
         Route.write(route, id, Wire.call(id, request))
         await(pool, route, id, tag, timeout)
@@ -198,7 +198,7 @@ defmodule SnakePort.Client do
   defp open_stream(pool, route, request, deadline, fun) do
     id = Route.next_id(route)
     tag = alias_of(route.worker)
-    entry = %Pending.Stream{tag: tag, caller: self(), depth: Callback.depth()}
+    entry = %Pending.Stream{tag: tag, caller: self()}
 
     case start_stream(route, id, entry, Wire.call(id, request)) do
       :ok ->

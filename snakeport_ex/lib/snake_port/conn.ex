@@ -154,7 +154,7 @@ defmodule SnakePort.Conn do
     case Wire.peek(bin) do
       {:reply, id} -> {:ok, conn, reply(conn, id, bin)}
       {:chunk, id} -> {:ok, conn, chunk(conn, id, bin)}
-      {:callback, id} -> {:ok, conn, [{:callback, id, bin, Pending.max_depth(conn.pending) + 1}]}
+      {:callback, id} -> {:ok, conn, [{:callback, id, bin, map_size(conn.callbacks) + 1}]}
       :send -> {:ok, conn, message(conn, bin)}
       _stuck_or_other -> other(conn, bin)
     end

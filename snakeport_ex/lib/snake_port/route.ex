@@ -29,8 +29,9 @@ defmodule SnakePort.Route do
 
   @typedoc """
   `:up` serving; `:starting` (re)starting its adapter, frames wait in the
-  worker; `:backoff` waiting before a restart after too many crashes;
-  `:down` its adapter could not start (`error` says why).
+  worker; `:backoff` waiting before a restart after too many crashes (frames
+  wait in the worker too); `:down` its adapter could not start (`error` says
+  why).
   """
   @type status :: :up | :starting | :backoff | :down
 

@@ -13,8 +13,9 @@ defmodule SnakePort.Worker do
   flight gets a `WorkerDown` error naming the exit, and the worker starts a
   fresh adapter in the same process (so sessions keep their worker; refs made
   by the old adapter then fail with an error that says so).  Crash storms
-  back off (`SnakePort.Restarts`), and nothing is escalated to the pool: a
-  sibling worker and its refs are never touched.  An adapter that cannot
+  back off (`SnakePort.Restarts`; calls made meanwhile wait for the restart,
+  within their own timeout), and nothing is escalated to the pool: a sibling
+  worker and its refs are never touched.  An adapter that cannot
   start (interpreter or script not found, not executable, exits before it is
   ready, `{:startup_error, ...}`) leaves the worker *down*: the error is
   logged once, and every call routed to the worker answers it.
@@ -33,7 +34,7 @@ defmodule SnakePort.Worker do
 
   alias SnakePort.{Callback, Conn, Error, Pending, Pool, Restarts, Route}
 
-  defstruct [:pool, :index, :opts, :conn, :route, :restarts]
+  defstruct [:pool, :index, :opts, :conn, :route, :restarts, held: []]
 
   @type t :: %__MODULE__{
           pool: Pool.t(),
@@ -41,7 +42,8 @@ defmodule SnakePort.Worker do
           opts: keyword(),
           conn: Conn.t() | nil,
           route: Route.t(),
-          restarts: Restarts.t()
+          restarts: Restarts.t(),
+          held: [{non_neg_integer() | nil, binary()}]
         }
 
   @doc false
@@ -88,9 +90,12 @@ defmodule SnakePort.Worker do
   defp start_adapter(state) do
     state = publish(state, status: :starting, port: nil)
 
+    {held, state} = {Enum.reverse(state.held), %{state | held: []}}
+
     case Conn.open(state.pool.name, state.index, state.opts, state.route.pending) do
       {:ok, conn} ->
-        publish(%{state | conn: conn}, status: :up, port: conn.port, error: nil)
+        state = publish(%{state | conn: conn}, status: :up, port: conn.port, error: nil)
+        Enum.reduce(held, state, fn {id, frame}, state -> pass_on(state, id, frame) end)
 
       {:error, error} ->
         Logger.error("SnakePort: #{error.message}")
@@ -125,8 +130,7 @@ defmodule SnakePort.Worker do
       )
 
       Process.send_after(self(), :restart, delay)
-      backoff = Error.new("WorkerDown", "#{error.message}; the worker restarts it in #{delay} ms")
-      publish(state, status: :backoff, port: nil, error: backoff)
+      publish(state, status: :backoff, port: nil, error: error)
     end
   end
 
@@ -145,14 +149,7 @@ defmodule SnakePort.Worker do
 
   # A frame a caller could not write itself (recording, or the adapter was restarting).
   def handle_info({:snakeport_write, id, frame}, state) do
-    cond do
-      id != nil and not Pending.member?(state.route.pending, id) -> :ok
-      state.conn != nil -> Conn.write(state.conn, frame)
-      id != nil -> answer_down(state, id)
-      true -> :ok
-    end
-
-    {:noreply, state}
+    {:noreply, pass_on(state, id, frame)}
   end
 
   def handle_info({ref, {:frame, frame}}, %{conn: %Conn{}} = state) when is_reference(ref) do
@@ -338,6 +335,28 @@ defmodule SnakePort.Worker do
         if running.timer, do: Process.cancel_timer(running.timer)
         Conn.write(conn, reply.(running))
         %{state | conn: conn}
+    end
+  end
+
+  # A caller's frame: to the adapter, held while it backs off, answered when it is down.
+  defp pass_on(state, id, frame) do
+    cond do
+      id != nil and not Pending.member?(state.route.pending, id) ->
+        state
+
+      state.conn != nil ->
+        Conn.write(state.conn, frame)
+        state
+
+      state.route.status == :backoff ->
+        %{state | held: [{id, frame} | state.held]}
+
+      id != nil ->
+        answer_down(state, id)
+        state
+
+      true ->
+        state
     end
   end
 
