@@ -19,7 +19,7 @@ defmodule SnakePort.ConnTest do
 
   test "a reply goes to its pending entry once; a reply nobody waits for is dropped" do
     conn = conn()
-    call = %Call{tag: make_ref()}
+    call = %Call{tag: make_ref(), caller: self()}
     Pending.put(conn.pending, 5, call)
     reply = frame({:reply, 5, {:ok, 1}})
 

@@ -4,11 +4,10 @@ defmodule SnakePort.Client do
 
   A call costs one process hop: the caller takes an id, registers it in the
   worker's pending table, encodes `{:call, id, request}` and writes it to the
-  port itself; the worker routes the reply binary back (to an alias of a
-  monitor on the worker, so a dead worker is noticed at once and a message
-  arriving after the caller gave up is dropped by the VM); the caller
-  decodes it with `[:safe]` and applies the pool's translator.  Nothing
-  bigger than a binary crosses between processes.
+  port itself; the worker routes the reply binary back, tagged with the
+  caller's monitor of the worker (so a dead worker is noticed at once); the
+  caller decodes it with `[:safe]` and applies the pool's translator.
+  Nothing bigger than a binary crosses between processes.
 
   A timeout takes the request back from the pending table and sends
   `{:cancel, id}`; if the worker took it first, the reply is already on its
@@ -47,11 +46,7 @@ defmodule SnakePort.Client do
 
   @doc "Run `request` on worker `index` of `pool`, whatever its session (stats, diagnostics)."
   @spec on_worker(Pool.t(), non_neg_integer(), map(), timeout()) :: result()
-  def on_worker(pool, index, request, timeout) do
-    with {:ok, route} <- usable_route(pool, index) do
-      exchange(pool, route, request, timeout)
-    end
-  end
+  def on_worker(pool, index, request, timeout), do: exchange(pool, Pool.route(pool, index), request, timeout)
 
   defp check_depth(pool) do
     depth = Callback.depth()
@@ -61,21 +56,11 @@ defmodule SnakePort.Client do
       else: :ok
   end
 
-  defp usable_route(pool, index) do
-    case Pool.route(pool, index) do
-      %Route{status: :down, error: error} -> {:error, error}
-      %Route{} = route -> {:ok, route}
-    end
-  rescue
-    # The pool stopped: its tables are gone.
-    ArgumentError -> {:error, not_started(pool)}
-  end
-
   defp exchange(pool, route, request, timeout) do
     id = Route.next_id(route)
-    tag = alias_of(route.worker)
+    tag = Route.monitor(route)
 
-    case register(route, id, %Pending.Call{tag: tag}) do
+    case register(route, id, %Pending.Call{tag: tag, caller: self()}) do
       :ok ->
         Route.write(route, id, Wire.call(id, request))
         await(pool, route, id, tag, timeout)
@@ -93,8 +78,6 @@ defmodule SnakePort.Client do
   rescue
     ArgumentError -> {:error, worker_gone(route, :noproc)}
   end
-
-  defp alias_of(worker), do: :erlang.monitor(:process, worker, [{:alias, :demonitor}])
 
   defp await(pool, route, id, tag, timeout) do
     receive do
@@ -143,15 +126,22 @@ defmodule SnakePort.Client do
   end
 
   # After a restart, an unknown ref most likely belonged to the Python process that died.
-  defp explain_restart(%Error{python_type: "RefNotFoundError"} = error, pool, %Route{restarts: n} = route)
-       when n > 0 do
-    %{
-      error
-      | message:
-          error.message <>
-            " (the Python adapter of pool #{inspect(pool.name)} worker #{route.index} has been " <>
-            "restarted #{n} time(s); refs made before a restart are gone)"
-    }
+  defp explain_restart(%Error{python_type: "RefNotFoundError"} = error, pool, route) do
+    case Pool.state(pool, route.index).restarts do
+      0 ->
+        error
+
+      n ->
+        %{
+          error
+          | message:
+              error.message <>
+                " (the Python adapter of pool #{inspect(pool.name)} worker #{route.index} has been " <>
+                "restarted #{n} time(s); refs made before a restart are gone)"
+        }
+    end
+  rescue
+    ArgumentError -> error
   end
 
   defp explain_restart(error, _pool, _route), do: error
@@ -189,15 +179,19 @@ defmodule SnakePort.Client do
           "batch" => Keyword.get(opts, :batch, 1024)
         })
 
-      with {:ok, route} <- usable_route(pool, index) do
-        open_stream(pool, route, request, deadline(Keyword.get(opts, :timeout, :infinity)), fun)
-      end
+      open_stream(
+        pool,
+        Pool.route(pool, index),
+        request,
+        deadline(Keyword.get(opts, :timeout, :infinity)),
+        fun
+      )
     end
   end
 
   defp open_stream(pool, route, request, deadline, fun) do
     id = Route.next_id(route)
-    tag = alias_of(route.worker)
+    tag = Route.monitor(route)
     entry = %Pending.Stream{tag: tag, caller: self()}
 
     case start_stream(route, id, entry, Wire.call(id, request)) do

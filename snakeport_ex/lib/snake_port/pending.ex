@@ -13,15 +13,15 @@ defmodule SnakePort.Pending do
   """
 
   defmodule Call do
-    @moduledoc "A request whose caller waits for one reply, sent to `tag` (an alias of the caller)."
-    @enforce_keys [:tag]
-    defstruct [:tag]
-    @type t :: %__MODULE__{tag: reference()}
+    @moduledoc "A request whose `caller` waits for one reply, tagged `tag` (its monitor of the worker)."
+    @enforce_keys [:tag, :caller]
+    defstruct [:tag, :caller]
+    @type t :: %__MODULE__{tag: reference(), caller: pid()}
   end
 
   defmodule Stream do
     @moduledoc """
-    A push stream: chunks, then one final reply, go to `tag`; the worker
+    A push stream: chunks, then one final reply, go to `caller` tagged `tag`; the worker
     monitors `caller` (`monitor`) and cancels the stream if it exits.
     """
     @enforce_keys [:tag, :caller]
@@ -32,7 +32,7 @@ defmodule SnakePort.Pending do
   @type entry :: Call.t() | Stream.t()
   @type t :: :ets.tid()
 
-  @doc "A new table, owned by the calling process (the worker)."
+  @doc "A new table, owned by the calling process (the pool's supervisor: it outlives a worker process)."
   @spec new() :: t()
   def new, do: :ets.new(:snakeport_pending, [:set, :public, read_concurrency: true, write_concurrency: true])
 

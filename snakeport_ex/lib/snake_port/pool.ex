@@ -2,12 +2,13 @@ defmodule SnakePort.Pool do
   @moduledoc """
   A named pool of workers, each owning one Python adapter process.
 
-  The pool's supervisor makes the tables its callers share (the workers'
-  routes, the sticky map of sessions to workers, per-worker session counts),
-  starts the workers one by one (each waits for its adapter's `ready`), and
-  last publishes this struct in `:persistent_term`, so a call finds its
-  pool with no process hop and no copy.  Stopping the pool unpublishes it
-  first.
+  The pool's supervisor makes what its callers share: each worker's route
+  (`SnakePort.Route`: names, pending table, id counter), the table of the
+  workers' states, the sticky map of sessions to workers and per-worker
+  session counts; it starts the workers one by one (each waits for its
+  adapter's `ready`), and last publishes this struct in `:persistent_term`,
+  so a call finds its pool and route with no process hop and no copy.
+  Stopping the pool unpublishes it first.
 
   The supervisor restarts a worker only if the worker process itself fails;
   a crashed Python process is the worker's own business (it restarts its
@@ -18,11 +19,12 @@ defmodule SnakePort.Pool do
 
   alias SnakePort.{Error, Options, Route}
 
-  @enforce_keys [:name, :size, :routes, :sticky, :sessions]
+  @enforce_keys [:name, :size, :workers, :states, :sticky, :sessions]
   defstruct [
     :name,
     :size,
-    :routes,
+    :workers,
+    :states,
     :sticky,
     :sessions,
     translator: SnakePort.Translator.Wire,
@@ -35,7 +37,8 @@ defmodule SnakePort.Pool do
   @type t :: %__MODULE__{
           name: name(),
           size: pos_integer(),
-          routes: :ets.tid(),
+          workers: tuple(),
+          states: :ets.tid(),
           sticky: :ets.tid(),
           sessions: :counters.counters_ref(),
           translator: module(),
@@ -57,16 +60,20 @@ defmodule SnakePort.Pool do
 
   @doc "Worker `index`'s route (see `SnakePort.Route`)."
   @spec route(t(), non_neg_integer()) :: Route.t()
-  def route(%__MODULE__{routes: routes}, index), do: :ets.lookup_element(routes, index, 2)
+  def route(%__MODULE__{workers: workers}, index), do: elem(workers, index)
 
   @doc "Every worker's route, by index."
   @spec routes(t()) :: [Route.t()]
-  def routes(%__MODULE__{size: size} = pool), do: for(index <- 0..(size - 1), do: route(pool, index))
+  def routes(%__MODULE__{workers: workers}), do: Tuple.to_list(workers)
+
+  @doc "Worker `index`'s state as it last published it."
+  @spec state(t(), non_neg_integer()) :: Route.State.t()
+  def state(%__MODULE__{states: states}, index), do: :ets.lookup_element(states, index, 2)
 
   @doc false
-  @spec publish_route(t(), Route.t()) :: true
-  def publish_route(%__MODULE__{routes: routes}, %Route{index: index} = route),
-    do: :ets.insert(routes, {index, route})
+  @spec publish_state(t(), non_neg_integer(), Route.State.t()) :: true
+  def publish_state(%__MODULE__{states: states}, index, %Route.State{} = state),
+    do: :ets.insert(states, {index, state})
 
   @doc false
   def child_spec({name, opts}) do
@@ -105,10 +112,14 @@ defmodule SnakePort.Pool do
   def init({name, opts}) do
     size = opts[:size]
 
+    states = :ets.new(:snakeport_states, [:set, :public, read_concurrency: true])
+    for index <- 0..(size - 1), do: :ets.insert(states, {index, %Route.State{}})
+
     pool = %__MODULE__{
       name: name,
       size: size,
-      routes: :ets.new(:snakeport_routes, [:set, :public, read_concurrency: true]),
+      workers: List.to_tuple(for index <- 0..(size - 1), do: Route.new(name, index, opts)),
+      states: states,
       sticky: :ets.new(:snakeport_sticky, [:set, :public, read_concurrency: true, write_concurrency: true]),
       sessions: :counters.new(size, [:write_concurrency]),
       translator: opts[:translator],

@@ -100,8 +100,8 @@ defmodule SnakePort.Router do
   defp least_busy(pool) do
     pool
     |> Pool.routes()
-    |> Enum.min_by(fn %Route{index: index, status: status, pending: pending} ->
-      {status not in [:up, :starting], Pending.count(pending), sessions(pool, index)}
+    |> Enum.min_by(fn %Route{index: index, pending: pending} ->
+      {Pool.state(pool, index).status in [:down, :backoff], Pending.count(pending), sessions(pool, index)}
     end)
     |> Map.fetch!(:index)
   end

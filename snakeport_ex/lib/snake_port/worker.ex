@@ -34,7 +34,7 @@ defmodule SnakePort.Worker do
 
   alias SnakePort.{Callback, Conn, Error, Pending, Pool, Restarts, Route}
 
-  defstruct [:pool, :index, :opts, :conn, :route, :restarts, held: []]
+  defstruct [:pool, :index, :opts, :conn, :route, :restarts, state: %Route.State{}, held: []]
 
   @type t :: %__MODULE__{
           pool: Pool.t(),
@@ -42,6 +42,7 @@ defmodule SnakePort.Worker do
           opts: keyword(),
           conn: Conn.t() | nil,
           route: Route.t(),
+          state: Route.State.t(),
           restarts: Restarts.t(),
           held: [{non_neg_integer() | nil, binary()}]
         }
@@ -53,18 +54,19 @@ defmodule SnakePort.Worker do
 
   @doc false
   @spec start_link({Pool.t(), non_neg_integer(), keyword()}) :: GenServer.on_start()
-  def start_link(arg), do: GenServer.start_link(__MODULE__, arg)
+  def start_link({pool, index, _opts} = arg),
+    do: GenServer.start_link(__MODULE__, arg, name: Pool.route(pool, index).worker)
 
   @doc "The adapter's `{:ready, info}` map (Python version, pid, ...), `%{}` while it is down."
-  @spec info(pid()) :: map()
+  @spec info(GenServer.server()) :: map()
   def info(worker), do: GenServer.call(worker, :info)
 
   @doc "The worker's own counters (see `SnakePort.stats/1`)."
-  @spec stats(pid()) :: map()
+  @spec stats(GenServer.server()) :: map()
   def stats(worker), do: GenServer.call(worker, :stats)
 
   @doc "Write a raw, already encoded frame to the adapter (diagnostics and tests)."
-  @spec write(pid(), binary()) :: :ok | {:error, :closed}
+  @spec write(GenServer.server(), binary()) :: :ok | {:error, :closed}
   def write(worker, frame), do: GenServer.call(worker, {:write, frame})
 
   # -- start and restart -----------------------------------------------------------
@@ -72,29 +74,23 @@ defmodule SnakePort.Worker do
   @impl true
   def init({pool, index, opts}) do
     Process.flag(:trap_exit, true)
-
-    route = %Route{
-      index: index,
-      worker: self(),
-      pending: Pending.new(),
-      ids: :atomics.new(1, signed: false),
-      via_worker: opts[:record] != nil
-    }
-
+    route = Pool.route(pool, index)
+    # Left by a previous worker process: their callers saw it die.
+    :ets.delete_all_objects(route.pending)
     state = %__MODULE__{pool: pool, index: index, opts: opts, route: route, restarts: Restarts.new(opts)}
     {:ok, start_adapter(state)}
   end
 
   # Blocks until the adapter is ready (or failed); meanwhile callers' frames
-  # queue in the mailbox (the route says :starting) and go out after.
+  # come through the mailbox (the port has no name yet) and go out after.
   defp start_adapter(state) do
-    state = publish(state, status: :starting, port: nil)
-
+    state = publish(state, status: :starting)
     {held, state} = {Enum.reverse(state.held), %{state | held: []}}
 
     case Conn.open(state.pool.name, state.index, state.opts, state.route.pending) do
       {:ok, conn} ->
-        state = publish(%{state | conn: conn}, status: :up, port: conn.port, error: nil)
+        unless state.route.via_worker, do: Process.register(conn.port, state.route.port)
+        state = publish(%{state | conn: conn}, status: :up, error: nil)
         Enum.reduce(held, state, fn {id, frame}, state -> pass_on(state, id, frame) end)
 
       {:error, error} ->
@@ -105,14 +101,14 @@ defmodule SnakePort.Worker do
     end
   end
 
-  # The restart count travels in the route, so callers can say a ref died with its adapter.
+  # The restart count is published, so callers can say a ref died with its adapter.
   defp counted(state, restarts),
-    do: %{state | restarts: restarts, route: %{state.route | restarts: restarts.total}}
+    do: %{state | restarts: restarts, state: %{state.state | restarts: restarts.total}}
 
   defp publish(state, changes) do
-    route = struct!(state.route, changes)
-    Pool.publish_route(state.pool, route)
-    %{state | route: route}
+    published = struct!(state.state, changes)
+    Pool.publish_state(state.pool, state.index, published)
+    %{state | state: published}
   end
 
   # The adapter is gone: answer everything, then restart at once or after a backoff.
@@ -130,7 +126,7 @@ defmodule SnakePort.Worker do
       )
 
       Process.send_after(self(), :restart, delay)
-      publish(state, status: :backoff, port: nil, error: error)
+      publish(state, status: :backoff, error: error)
     end
   end
 
@@ -139,8 +135,7 @@ defmodule SnakePort.Worker do
   @impl true
   def handle_info({port, {:data, bin}}, %{conn: %Conn{port: port} = conn} = state) do
     {:ok, conn, responses} = Conn.handle_data(conn, bin)
-    state = %{state | conn: conn}
-    {:noreply, Enum.reduce(responses, state, &act/2)}
+    {:noreply, respond(%{state | conn: conn}, responses)}
   end
 
   def handle_info({port, {:exit_status, status}}, %{conn: %Conn{port: port} = conn} = state) do
@@ -222,8 +217,8 @@ defmodule SnakePort.Worker do
 
     stats = %{
       index: state.index,
-      status: state.route.status,
-      error: state.route.error && state.route.error.message,
+      status: state.state.status,
+      error: state.state.error && state.state.error.message,
       restarts: state.restarts.total,
       python_pid: conn && Conn.python_pid(conn),
       in_flight: Pending.count(state.route.pending),
@@ -247,25 +242,25 @@ defmodule SnakePort.Worker do
 
   # -- acting on the conn's responses ----------------------------------------------------
 
-  defp act({:reply, %Pending.Call{tag: tag}, bin}, state) do
-    send(tag, {tag, bin})
+  defp act({:reply, %Pending.Call{tag: tag, caller: caller}, bin}, state) do
+    send(caller, {tag, bin})
     state
   end
 
-  defp act({:chunk, %Pending.Stream{tag: tag}, bin}, state) do
-    send(tag, {tag, :chunk, bin})
+  defp act({:chunk, %Pending.Stream{tag: tag, caller: caller}, bin}, state) do
+    send(caller, {tag, :chunk, bin})
     state
   end
 
-  defp act({:done, %Pending.Stream{tag: tag, monitor: monitor}, bin}, state) do
+  defp act({:done, %Pending.Stream{tag: tag, caller: caller, monitor: monitor}, bin}, state) do
     Process.demonitor(monitor, [:flush])
-    send(tag, {tag, bin})
+    send(caller, {tag, bin})
     state
   end
 
   defp act({:fail, entry, error}, state) do
     if match?(%Pending.Stream{}, entry), do: Process.demonitor(entry.monitor, [:flush])
-    send(entry.tag, {entry.tag, {:error, error}})
+    send(entry.caller, {entry.tag, {:error, error}})
     state
   end
 
@@ -307,7 +302,8 @@ defmodule SnakePort.Worker do
     state
   end
 
-  defp respond(state, responses), do: Enum.reduce(responses, state, &act/2)
+  defp respond(state, []), do: state
+  defp respond(state, [response | rest]), do: respond(act(response, state), rest)
 
   defp describe_stuck(id, info) do
     request = info["request"] || %{}
@@ -348,7 +344,7 @@ defmodule SnakePort.Worker do
         Conn.write(state.conn, frame)
         state
 
-      state.route.status == :backoff ->
+      state.state.status == :backoff ->
         %{state | held: [{id, frame} | state.held]}
 
       id != nil ->
@@ -369,6 +365,6 @@ defmodule SnakePort.Worker do
 
   defp down_error(state),
     do:
-      state.route.error ||
+      state.state.error ||
         Error.new("WorkerDown", "pool #{inspect(state.pool.name)} worker #{state.index} is down")
 end
