@@ -34,7 +34,7 @@ defmodule SnakePort.Pending do
 
   @doc "A new table, owned by the calling process (the pool's supervisor: it outlives a worker process)."
   @spec new() :: t()
-  def new, do: :ets.new(:snakeport_pending, [:set, :public, read_concurrency: true, write_concurrency: true])
+  def new, do: :ets.new(:snakeport_pending, [:set, :public, write_concurrency: true])
 
   @doc "Register request `id`."
   @spec put(t(), non_neg_integer(), entry()) :: true
