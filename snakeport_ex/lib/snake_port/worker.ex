@@ -89,7 +89,7 @@ defmodule SnakePort.Worker do
 
     case Conn.open(state.pool.name, state.index, state.opts, state.route.pending) do
       {:ok, conn} ->
-        unless state.route.via_worker, do: Process.register(conn.port, state.route.port)
+        unless state.route.via_worker, do: name_port(conn.port, state.route.port)
         state = publish(%{state | conn: conn}, status: :up, error: nil)
         Enum.reduce(held, state, fn {id, frame}, state -> pass_on(state, id, frame) end)
 
@@ -99,6 +99,13 @@ defmodule SnakePort.Worker do
         respond(state, for({_id, entry} <- Pending.take_all(state.route.pending), do: {:fail, entry, error}))
         publish(state, status: :down, error: error)
     end
+  end
+
+  # Callers write to the port by this name (see SnakePort.Route); a closed
+  # port loses its name, but make sure an old one cannot hold it.
+  defp name_port(port, name) do
+    if Process.whereis(name), do: Process.unregister(name)
+    Process.register(port, name)
   end
 
   # The restart count is published, so callers can say a ref died with its adapter.
