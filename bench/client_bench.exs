@@ -2,6 +2,9 @@
 #   * a bare Port round trip to the raw echo (the physical limit),
 #   * a bare Port round trip to the adapter (the request built and the reply
 #     decoded by hand, as in examples/adapter_demo.exs),
+#   * the same with one process between the port and the caller that only
+#     forwards each reply (the least any client whose worker owns the port
+#     can cost: one process hop),
 #   * SnakeBridge.call("operator", "add", [1, 2]) through the client,
 #   * the client with 8 and 64 concurrent callers,
 #   * 100,000 floats out (bench/helpers/client_helpers.py), bare and through the client.
@@ -32,6 +35,7 @@ defmodule ClientBench do
 
     raw = fn -> bare(python, [Path.join(@root, "bench/raw_echo.py")], add, false, @n) end
     adapter = fn -> bare(python, [SnakeBridge.Config.adapter_path()], add, true, @n) end
+    forwarded = fn -> forwarded(python, [SnakeBridge.Config.adapter_path()], add) end
     bare_floats = fn -> bare(python, [SnakeBridge.Config.adapter_path()], floats, true, @floats_n) end
 
     client = fn ->
@@ -49,6 +53,7 @@ defmodule ClientBench do
         %{
           raw: raw.(),
           adapter: adapter.(),
+          forwarded: forwarded.(),
           client: client.(),
           c8: concurrent(8),
           c64: concurrent(64),
@@ -69,6 +74,7 @@ defmodule ClientBench do
     |---|---|---|
     | bare Port, raw echo | #{fmt(r)} | #{ratio(a, r)}x |
     | bare Port, adapter: operator.add(1, 2) | #{fmt(a)} | 1.00x |
+    | bare Port, replies forwarded by one process | #{fmt(best.(:forwarded))} | #{ratio(a, best.(:forwarded))}x |
     | SnakeBridge.call("operator", "add", [1, 2]) | #{fmt(c)} | #{ratio(a, c)}x (target <= 1.1x: #{met(a / c, 1.1)}) |
     | client, 8 concurrent callers | #{fmt(best.(:c8))} | - |
     | client, 64 concurrent callers | #{fmt(best.(:c64))} | - |
@@ -95,6 +101,42 @@ defmodule ClientBench do
     Enum.each(1..min(n, 1000), once)
     result = rate(n, fn -> once.(7) end)
     Port.close(port)
+    result
+  end
+
+  # The port's owner forwards each reply to the caller, who wrote the request itself.
+  defp forwarded(python, args, request) do
+    caller = self()
+    env = [{~c"PYTHONPATH", String.to_charlist(@helpers)}]
+    port = Port.open({:spawn_executable, python}, [:binary, {:packet, 4}, :exit_status, args: args, env: env])
+    {:ready, _} = recv(port)
+
+    owner =
+      spawn(fn ->
+        forward = fn forward ->
+          receive do
+            {^port, {:data, bin}} -> send(caller, {:forwarded, bin}) && forward.(forward)
+            :stop -> Port.close(port)
+          end
+        end
+
+        forward.(forward)
+      end)
+
+    Port.connect(port, owner)
+    Process.unlink(port)
+
+    once = fn id ->
+      Port.command(port, :erlang.term_to_binary({:call, id, request}))
+
+      receive do
+        {:forwarded, bin} -> :erlang.binary_to_term(bin, [:safe])
+      end
+    end
+
+    Enum.each(1..1000, once)
+    result = rate(@n, fn -> once.(7) end)
+    send(owner, :stop)
     result
   end
 
