@@ -8,8 +8,8 @@ show = fn label, result ->
   result
 end
 
-worker = SnakeBridge.Pool.worker(:default, Runtime.current_session())
-info = SnakeBridge.Worker.info(worker)
+{:ok, pool} = Runtime.pool(:default)
+{:ok, info} = SnakePort.info(pool)
 IO.puts("SnakePort adapter: Python #{info["python"]}, pid #{info["pid"]}, session #{Runtime.current_session()}\n")
 
 show.(~s|SnakeBridge.call("math", :sqrt, [16])|, SnakeBridge.call("math", :sqrt, [16]))
@@ -47,4 +47,6 @@ for _ <- 1..3 do
   end
 end
 show.("count_with_progress(self(), 3)", Task.await(job))
+{:ok, %{workers: [worker]}} = SnakeBridge.stats()
+show.("SnakeBridge.stats()  (worker 0)", Map.take(worker, [:status, :restarts, :python_pid]))
 show.("release_auto_session()", Runtime.release_auto_session())

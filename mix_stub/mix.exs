@@ -7,11 +7,11 @@ defmodule SnakeBridge.MixProject do
       version: "0.1.0",
       elixir: "~> 1.14",
       start_permanent: Mix.env() == :prod,
-      deps: []
+      deps: [{:snakeport, path: "../snakeport_ex"}]
     ]
   end
 
   def application do
-    [extra_applications: [:logger], mod: {SnakeBridge.Application, []}]
+    [extra_applications: [:logger]]
   end
 end

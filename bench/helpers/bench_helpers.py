@@ -1,7 +1,20 @@
 """Results prepared once, so the benchmark times the trip, not their making."""
 
 INTS_10K = list(range(10_000))
+FLOATS_100K = [i * 0.5 for i in range(100_000)]
 BLOB_1MB = bytes(range(256)) * 4096
+
+
+def ints_10k():
+    return INTS_10K
+
+
+def floats_100k():
+    return FLOATS_100K
+
+
+def blob_1mb():
+    return BLOB_1MB
 
 HELPERS = {
     "bench.ints_10k": lambda: INTS_10K,

@@ -7,10 +7,34 @@ defmodule SnakeBridge do
       {:ok, counter} = SnakeBridge.Runtime.call_class("collections", "Counter", [["a", "b", "a"]])
       {:ok, [{"a", 2}]} = SnakeBridge.method(counter, "most_common", [1])
 
-  Every function delegates to `SnakeBridge.Runtime`, whose docs list the options.
+  Every call delegates to `SnakeBridge.Runtime`, whose docs list the options.
+  The pools of `config :snakebridge, pools:` start on first use; to start
+  them with your application instead, put `{SnakeBridge, pools: [default:
+  [size: 2]]}` in your supervision tree (each pool's options are merged
+  over its config, see `SnakeBridge.Config`).
   """
 
-  alias SnakeBridge.Runtime
+  alias SnakeBridge.{Config, Error, Runtime}
+
+  @doc "A supervisor of SnakeBridge pools `pools: [name: options]` (options over `config :snakebridge`)."
+  @spec child_spec(keyword()) :: Supervisor.child_spec()
+  def child_spec(opts) do
+    pools =
+      for {name, pool_opts} <- Keyword.fetch!(opts, :pools),
+          do: {Config.core_pool(name), Config.pool_options(name, pool_opts)}
+
+    SnakePort.child_spec(id: Keyword.get(opts, :id, __MODULE__), pools: pools)
+  end
+
+  @doc """
+  What pool `name` is doing: per worker its status, in-flight requests,
+  queue, sessions, callbacks, streams, restarts, and the adapter's own
+  counters (see `SnakePort.stats/1`).
+  """
+  @spec stats(atom()) :: {:ok, map()} | {:error, Error.t()}
+  def stats(pool \\ :default) do
+    with {:ok, pool} <- Runtime.pool(pool), do: pool |> SnakePort.stats() |> Error.wrap()
+  end
 
   @doc "Call a Python function (see `SnakeBridge.Runtime.call/4`)."
   defdelegate call(module, function, args \\ [], opts \\ []), to: Runtime

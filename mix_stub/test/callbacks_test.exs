@@ -176,15 +176,14 @@ defmodule SnakeBridge.CallbacksTest do
     end
 
     test "a fun that runs too long times out, and the port goes on" do
-      previous = Application.get_env(:snakebridge, :callback_timeout)
-      Application.put_env(:snakebridge, :callback_timeout, 200)
-      on_exit(fn -> Application.put_env(:snakebridge, :callback_timeout, previous || 30_000) end)
+      start_supervised!({SnakeBridge, pools: [short_callbacks: [callback_timeout: 200]]})
+      opts = [__runtime__: [pool_name: :short_callbacks]]
 
       assert {:ok, %{"kind" => "timeout", "message" => message}} =
-               SnakeBridge.call("test_helpers", "catch_elixir", [fn -> Process.sleep(5_000) end])
+               SnakeBridge.call("test_helpers", "catch_elixir", [fn -> Process.sleep(:infinity) end], opts)
 
       assert message =~ "did not return within 200 ms"
-      assert {:ok, 2.0} = SnakeBridge.call("math", "sqrt", [4])
+      assert {:ok, 2.0} = SnakeBridge.call("math", "sqrt", [4], opts)
     end
 
     test "wrong arity is a TypeError in Python before anything is sent" do
@@ -192,12 +191,6 @@ defmodule SnakeBridge.CallbacksTest do
                SnakeBridge.call("test_helpers", "apply_fun", [fn x -> x end, 1, 2])
 
       assert message == "Elixir fun of arity 1 called with 2 argument(s)"
-    end
-
-    test "a callback reply for an unknown id is logged and changes nothing" do
-      worker = SnakeBridge.Pool.worker(:default, Runtime.current_session())
-      GenServer.cast(worker, {:port_frame, {:callback_reply, 987_654, {:ok, 1}}})
-      assert {:ok, 3.0} = SnakeBridge.call("math", "sqrt", [9])
     end
   end
 

@@ -121,7 +121,6 @@ defmodule SnakeBridge.StreamsTest do
 
       callback = fn item ->
         if rem(item, 5) == 0 do
-          Process.sleep(5)
           {:ok, produced} = SnakeBridge.call("test_helpers", "produced", [], __runtime__: [session_id: "bp"])
           send(parent, {:ahead, produced - (item + 1)})
         end
@@ -160,17 +159,27 @@ defmodule SnakeBridge.StreamsTest do
     test "other requests are served while a stream waits for credit" do
       parent = self()
 
-      spawn_link(fn ->
-        Runtime.stream("itertools", "count", [1], [__runtime__: [stream_timeout: 1_000]], fn _ ->
-          Process.sleep(200)
+      # The consumer holds its first chunk until told to go on: the stream
+      # has used its credit and waits.
+      consumer =
+        spawn_link(fn ->
+          result =
+            Runtime.stream("builtins", "range", [100_000], [], fn
+              0 ->
+                send(parent, :stalled)
+                receive do: (:go -> :ok)
+
+              _ ->
+                :ok
+            end)
+
+          send(parent, {:stream_over, result})
         end)
 
-        send(parent, :stream_over)
-      end)
-
-      Process.sleep(100)
+      assert_receive :stalled, 5_000
       assert {:ok, 4.0} = SnakeBridge.call("math", "sqrt", [16], __runtime__: [timeout: 500])
-      assert_receive :stream_over, 5_000
+      send(consumer, :go)
+      assert_receive {:stream_over, {:ok, :done}}, 5_000
     end
   end
 
@@ -193,15 +202,8 @@ defmodule SnakeBridge.StreamsTest do
     end
   end
 
-  defp stats, do: Runtime.call_helper("snakeport.echo", []) |> then(fn _ -> raw_stats() end)
-
-  defp raw_stats do
-    worker = SnakeBridge.Pool.worker(:default, Runtime.current_session())
-
-    SnakeBridge.Worker.request(
-      worker,
-      %{"call_type" => "stats", "session_id" => Runtime.current_session()},
-      5_000
-    )
+  defp stats do
+    {:ok, %{workers: [worker]}} = SnakeBridge.stats()
+    {:ok, worker.adapter}
   end
 end

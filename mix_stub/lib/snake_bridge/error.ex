@@ -4,7 +4,9 @@ defmodule SnakeBridge.Error do
 
   `python_type` is the exception's class name (`"ValueError"`,
   `"RefNotFoundError"`, ...), `message` its text, `python_traceback` the
-  formatted traceback, `context` the request it concerned.
+  formatted traceback, `context` the request it concerned.  Errors of the
+  client itself carry SnakePort's names (`"WorkerDown"`, `"WorkerRestarted"`,
+  `"UnsafeTerm"`, `"CallbackDepthError"`, ...; see `SnakePort.Error`).
   """
   defexception [:python_type, :message, :python_traceback, :python_module, context: %{}]
 
@@ -20,17 +22,15 @@ defmodule SnakeBridge.Error do
   @spec new(String.t(), String.t()) :: t()
   def new(type, message), do: %__MODULE__{python_type: type, message: message}
 
-  @doc "From the adapter's error map (`type`, `module`, `message`, `traceback`, `context`)."
-  @spec from_wire(map()) :: t()
-  def from_wire(error) do
-    %__MODULE__{
-      python_type: error["type"],
-      message: error["message"],
-      python_traceback: error["traceback"],
-      python_module: error["module"],
-      context: error["context"] || %{}
-    }
-  end
+  @doc "A SnakePort error as SnakeBridge's (same fields)."
+  @spec from_core(SnakePort.Error.t()) :: t()
+  def from_core(%SnakePort.Error{} = error), do: struct(__MODULE__, Map.from_struct(error))
+
+  @doc false
+  # A core result with SnakeBridge's error struct.
+  @spec wrap(term()) :: term()
+  def wrap({:error, %SnakePort.Error{} = error}), do: {:error, from_core(error)}
+  def wrap(result), do: result
 
   @doc "Raise a failed call's reason: an exception as it is, anything else as a StreamError."
   @spec raise!(term()) :: no_return()

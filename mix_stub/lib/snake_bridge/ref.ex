@@ -5,8 +5,9 @@ defmodule SnakeBridge.Ref do
   Pass it back as an argument, call its methods (`SnakeBridge.Runtime.call_method/4`),
   read its attributes; release it with `release_ref/2` or with its session.
   `Enumerable` iterates it through Python's `__iter__` (so a `range` can be
-  enumerated again and again), counts with `__len__` and checks membership
-  with `__contains__`.
+  enumerated again and again; each enumeration releases the iterator it
+  made, also when it halts early or raises), counts with `__len__` and checks
+  membership with `__contains__`.
   """
   defstruct [:id, :session_id, :pool_name, :python_module, :library, :type_name, schema: 1]
 
@@ -74,11 +75,34 @@ defimpl Enumerable, for: SnakeBridge.Ref do
 
   def slice(_ref), do: {:error, __MODULE__}
 
+  # The iterator __iter__ makes is released however the reduction ends:
+  # done, halted, suspended and then halted, or raised.  (An exhausted
+  # iterator stays in its session, answering "done", until released.)
   def reduce(ref, acc, fun) do
     case Runtime.call_method(ref, "__iter__", []) do
-      {:ok, %SnakeBridge.StreamRef{} = stream} -> Enumerable.reduce(stream, acc, fun)
-      {:ok, other} -> Enumerable.reduce(List.wrap(other), acc, fun)
-      {:error, reason} -> SnakeBridge.Error.raise!(reason)
+      {:ok, %SnakeBridge.StreamRef{} = stream} ->
+        releasing(stream, fn -> Enumerable.reduce(stream, acc, fun) end)
+
+      {:ok, other} ->
+        Enumerable.reduce(List.wrap(other), acc, fun)
+
+      {:error, reason} ->
+        SnakeBridge.Error.raise!(reason)
     end
+  end
+
+  defp releasing(stream, step) do
+    case step.() do
+      {:suspended, acc, continuation} ->
+        {:suspended, acc, fn command -> releasing(stream, fn -> continuation.(command) end) end}
+
+      finished ->
+        Runtime.release_ref(stream)
+        finished
+    end
+  catch
+    kind, reason ->
+      Runtime.release_ref(stream)
+      :erlang.raise(kind, reason, __STACKTRACE__)
   end
 end

@@ -1,7 +1,10 @@
 defmodule SnakeBridge.Runtime do
   @moduledoc """
-  SnakeBridge's runtime API over SnakePort: build each request, send it to the
-  worker that holds the request's session, decode the reply.
+  SnakeBridge's runtime API over SnakePort: build each request in wire form
+  (arguments through `SnakeBridge.Types`) and hand it to `SnakePort`, whose
+  pools (started on first use from `config :snakebridge, pools:`) route it to
+  the worker that holds the request's session and decode the reply with
+  `SnakeBridge.Types`.
 
   Options (the last argument of most functions):
 
@@ -16,10 +19,14 @@ defmodule SnakeBridge.Runtime do
   library's profile (`config :snakebridge, runtime: [profiles: %{...},
   library_profiles: %{"lib" => :profile}]`), then `default_timeout`
   (120 s).  A timed-out call returns `{:error, :timeout}` and the adapter is
-  told to cancel it.
+  told to cancel it.  These settings are cached (`SnakeBridge.Config.reload/0`).
+
+  No function here raises on a failure of the client: a pool that cannot
+  start, a dead worker, a reply this VM refuses to decode are all
+  `{:error, %SnakeBridge.Error{}}`.
   """
 
-  alias SnakeBridge.{Error, Pool, Ref, SessionManager, StreamRef, Types, Worker}
+  alias SnakeBridge.{Config, Error, Ref, StreamRef, Types}
 
   @type module_ref :: module()
   @type function_name :: atom() | String.t()
@@ -207,91 +214,26 @@ defmodule SnakeBridge.Runtime do
           {:ok, :done} | {:error, error_reason()}
   def stream_dynamic(module_path, function, args, opts, callback) when is_function(callback, 1) do
     {runtime, kwargs} = split_opts(opts)
-    pool = Keyword.get(runtime, :pool_name, :default)
-    session = Keyword.get(runtime, :session_id) || SessionManager.auto_session(pool)
-    credit = Keyword.get(runtime, :stream_credit, @stream_credit)
 
-    payload = %{
-      "call_type" => "stream",
+    request = %{
       "python_module" => module_name(module_path),
       "function" => to_string(function),
       "args" => Types.encode(args),
       "kwargs" => Types.encode(kwargs),
-      "session_id" => session,
-      "library" => library_of(%{"python_module" => module_path}),
-      "credit" => credit,
-      "batch" => Keyword.get(runtime, :stream_batch, @stream_batch)
+      "library" => library_of(%{"python_module" => module_path})
     }
 
-    worker = Pool.worker(pool, session)
-    deadline = deadline(stream_timeout(opts, module_path))
+    stream_opts = [
+      session: Keyword.get(runtime, :session_id),
+      credit: Keyword.get(runtime, :stream_credit, @stream_credit),
+      batch: Keyword.get(runtime, :stream_batch, @stream_batch),
+      timeout: stream_timeout(runtime, module_path)
+    ]
 
-    case Worker.open_stream(worker, payload) do
-      {:ok, id} -> receive_chunks(worker, id, pool, callback, deadline)
-      error -> error
+    with {:ok, pool} <- pool(Keyword.get(runtime, :pool_name, :default)) do
+      pool |> SnakePort.stream(request, stream_opts, callback) |> Error.wrap()
     end
   end
-
-  defp receive_chunks(worker, id, pool, callback, deadline) do
-    receive do
-      {:snakebridge_chunk, ^id, items} ->
-        if feed(Types.decode(items, pool), callback, deadline) do
-          Worker.credit(worker, id, 1)
-          receive_chunks(worker, id, pool, callback, deadline)
-        else
-          cancel_stream(worker, id)
-        end
-
-      {:snakebridge_done, ^id, {:ok, _done}} ->
-        {:ok, :done}
-
-      {:snakebridge_done, ^id, {:error, _} = error} ->
-        error
-    after
-      remaining(deadline) -> cancel_stream(worker, id)
-    end
-  end
-
-  # Each item to the callback while time remains; false once the deadline passed.
-  defp feed([], _callback, _deadline), do: true
-
-  defp feed([item | rest], callback, deadline) do
-    if past?(deadline) do
-      false
-    else
-      callback.(item)
-      feed(rest, callback, deadline)
-    end
-  end
-
-  # The stream ran out of time: Python closes the generator; drop what is in flight.
-  defp cancel_stream(worker, id) do
-    Worker.cancel(worker, id)
-
-    receive do
-      {:snakebridge_done, ^id, _} -> :ok
-    after
-      5_000 -> :ok
-    end
-
-    flush_chunks(id)
-    {:error, :timeout}
-  end
-
-  defp flush_chunks(id) do
-    receive do
-      {:snakebridge_chunk, ^id, _} -> flush_chunks(id)
-    after
-      0 -> :ok
-    end
-  end
-
-  defp deadline(:infinity), do: :infinity
-  defp deadline(ms), do: System.monotonic_time(:millisecond) + ms
-  defp past?(:infinity), do: false
-  defp past?(deadline), do: System.monotonic_time(:millisecond) >= deadline
-  defp remaining(:infinity), do: :infinity
-  defp remaining(deadline), do: max(deadline - System.monotonic_time(:millisecond), 0)
 
   # -- refs and sessions -----------------------------------------------------------
 
@@ -309,43 +251,58 @@ defmodule SnakeBridge.Runtime do
   @doc "Release every ref and stream of a session."
   @spec release_session(String.t(), opts()) :: :ok | {:error, error_reason()}
   def release_session(session_id, opts \\ []) do
-    case request(%{"call_type" => "release_session"}, [], put_runtime(opts, :session_id, session_id)) do
-      {:ok, _count} -> :ok
-      error -> error
+    {runtime, _kwargs} = split_opts(opts)
+
+    with {:ok, pool} <- pool(Keyword.get(runtime, :pool_name, :default)),
+         {:ok, _count} <-
+           SnakePort.release_session(pool, session_id, timeout: Keyword.get(runtime, :timeout, 120_000)) do
+      :ok
+    else
+      error -> Error.wrap(error)
     end
   end
 
   @doc "The calling process's session (explicit `SnakeBridge.Runtime` option aside): its auto-session."
   @spec current_session() :: String.t()
-  def current_session, do: SessionManager.auto_session(:default)
+  def current_session, do: SnakePort.auto_session(Config.core_pool(:default))
 
-  @doc "Forget this process's auto-session without releasing it in Python."
+  @doc "Forget this process's auto-sessions (one per pool) without releasing them in Python."
   @spec clear_auto_session() :: :ok
-  def clear_auto_session, do: SessionManager.clear()
+  def clear_auto_session, do: SnakePort.forget_auto_sessions()
 
-  @doc "Release this process's auto-session in Python and forget it."
+  @doc "Release this process's auto-sessions (one per pool) in Python and forget them."
   @spec release_auto_session() :: :ok
-  def release_auto_session, do: SessionManager.release()
+  def release_auto_session, do: SnakePort.release_auto_sessions()
+
+  @doc """
+  The running SnakePort pool behind SnakeBridge's pool `name`, started from
+  `config :snakebridge` on first use.
+  """
+  @spec pool(atom()) :: {:ok, SnakePort.Pool.t()} | {:error, Error.t()}
+  def pool(name) do
+    core = Config.core_pool(name)
+
+    case SnakePort.Pool.lookup(core) do
+      {:ok, pool} -> {:ok, pool}
+      {:error, _} -> core |> SnakePort.start_pool(Config.pool_options(name)) |> Error.wrap()
+    end
+  end
 
   # -- plumbing --------------------------------------------------------------------
 
   defp request(base, args, opts, owner \\ nil) do
     {runtime, kwargs} = split_opts(opts)
-    pool = Keyword.get(runtime, :pool_name) || owner_pool(owner) || :default
-    session = Keyword.get(runtime, :session_id) || owner_session(owner) || SessionManager.auto_session(pool)
     library = base["library"] || library_of(base)
 
-    payload =
-      Map.merge(base, %{
-        "session_id" => session,
-        "args" => Types.encode(args),
-        "kwargs" => Types.encode(kwargs),
-        "library" => library
-      })
+    request =
+      Map.merge(base, %{"args" => Types.encode(args), "kwargs" => Types.encode(kwargs), "library" => library})
 
-    case Worker.request(Pool.worker(pool, session), payload, call_timeout(runtime, library)) do
-      {:ok, value} -> {:ok, Types.decode(value, pool)}
-      error -> error
+    session = Keyword.get(runtime, :session_id) || owner_session(owner)
+
+    with {:ok, pool} <- pool(Keyword.get(runtime, :pool_name) || owner_pool(owner) || :default) do
+      pool
+      |> SnakePort.request(request, session: session, timeout: call_timeout(runtime, library))
+      |> Error.wrap()
     end
   end
 
@@ -356,10 +313,6 @@ defmodule SnakeBridge.Runtime do
     explicit = opts |> Keyword.get(:kwargs, []) |> Map.new(fn {k, v} -> {to_string(k), v} end)
     extra = for {k, v} <- opts, k not in @reserved, into: %{}, do: {to_string(k), v}
     {runtime, Map.merge(extra, explicit)}
-  end
-
-  defp put_runtime(opts, key, value) do
-    Keyword.update(opts, :__runtime__, [{key, value}], &Keyword.put(&1, key, value))
   end
 
   defp owner_pool(%{pool_name: pool}), do: pool
@@ -409,34 +362,26 @@ defmodule SnakeBridge.Runtime do
   defp call_timeout(runtime, library) do
     case Keyword.get(runtime, :timeout) do
       nil ->
-        config = SnakeBridge.Config.runtime()
-        profiled(config, runtime, library)[:timeout] || Keyword.get(config, :default_timeout, 120_000)
+        config = Config.cached()
+        profiled(config, runtime, library)[:timeout] || config.default_timeout
 
       timeout ->
         timeout
     end
   end
 
-  defp stream_timeout(opts, module_path) do
-    runtime = opts[:__runtime__] || []
-    config = SnakeBridge.Config.runtime()
+  defp stream_timeout(runtime, module_path) do
+    config = Config.cached()
 
     runtime[:stream_timeout] ||
       profiled(config, runtime, library_of(%{"python_module" => module_path}))[:stream_timeout] ||
-      Keyword.get(config, :default_stream_timeout, 1_800_000)
+      config.default_stream_timeout
   end
 
+  defp profiled(%{profiles: profiles}, _runtime, _library) when map_size(profiles) == 0, do: []
+
   defp profiled(config, runtime, library) do
-    case Keyword.get(config, :profiles) do
-      nil ->
-        []
-
-      profiles ->
-        name =
-          Keyword.get(runtime, :timeout_profile) ||
-            Map.get(Keyword.get(config, :library_profiles, %{}), library)
-
-        Map.get(profiles, name, [])
-    end
+    name = Keyword.get(runtime, :timeout_profile) || Map.get(config.library_profiles, library)
+    Map.get(config.profiles, name, [])
   end
 end

@@ -100,5 +100,5 @@ defimpl Enumerable, for: SnakeBridge.StreamRef do
     end
   end
 
-  defp batch_cap, do: Application.get_env(:snakebridge, :stream_batch_max, 4096)
+  defp batch_cap, do: SnakeBridge.Config.cached().stream_batch_max
 end

@@ -1,6 +1,7 @@
 defmodule SnakeBridge.Types do
   @moduledoc """
-  Elixir values to the adapter's wire terms and back.
+  Elixir values to the adapter's wire terms and back: SnakeBridge's
+  translator for SnakePort (`SnakePort.Translator`).
 
   ETF carries most terms natively (atoms, tuples, binaries, maps with any
   keys, integers of any size).  What Python has no term for arrives as
@@ -10,9 +11,24 @@ defmodule SnakeBridge.Types do
   `DateTime` / `NaiveDateTime`, complex numbers `%{real:, imag:}`, special
   floats `:infinity` / `:neg_infinity` / `:nan`.  On the way out, the structs
   become their tagged maps again.
+
+  An Elixir struct that Python sends back (`%URI{}`, `1..10`, any map with a
+  `:__struct__` key) is rebuilt when its module exists and the keys are
+  exactly the struct's; otherwise it arrives as a plain map, without the
+  `:__struct__` key, rather than as a broken struct.
+
+  Decoding runs on every reply: plain data (no tagged map, no struct) is
+  found by one walk that builds nothing and is returned as it is.
   """
+  @behaviour SnakePort.Translator
 
   alias SnakeBridge.{Ref, StreamRef}
+
+  @impl SnakePort.Translator
+  def encode_value(value), do: encode(value)
+
+  @impl SnakePort.Translator
+  def decode_value(value, pool), do: if(plain?(value), do: value, else: decode(value, pool))
 
   @doc "An argument, as the adapter expects it."
   @spec encode(term()) :: term()
@@ -39,10 +55,32 @@ defmodule SnakeBridge.Types do
   defp encode_list([head | tail]) when is_list(tail), do: [encode(head) | encode_list(tail)]
   defp encode_list([head | tail]), do: [encode(head) | encode(tail)]
 
+  @doc "Whether `value` holds no tagged map and no struct (decoding would change nothing)."
+  @spec plain?(term()) :: boolean()
+  def plain?(value) when is_number(value) or is_binary(value) or is_atom(value), do: true
+  def plain?([head | tail]) when is_number(head) or is_binary(head) or is_atom(head), do: plain?(tail)
+  def plain?([head | tail]), do: plain?(head) and plain?(tail)
+  def plain?(%{"__type__" => _}), do: false
+  def plain?(%{__struct__: _}), do: false
+  def plain?(%{} = map), do: map |> :maps.iterator() |> plain_map?()
+  def plain?(tuple) when is_tuple(tuple), do: plain_tuple?(tuple, tuple_size(tuple))
+  def plain?(_pid_port_ref_fun), do: true
+
+  defp plain_map?(iterator) do
+    case :maps.next(iterator) do
+      {key, value, next} -> plain?(key) and plain?(value) and plain_map?(next)
+      :none -> true
+    end
+  end
+
+  defp plain_tuple?(_tuple, 0), do: true
+  defp plain_tuple?(tuple, i), do: plain?(elem(tuple, i - 1)) and plain_tuple?(tuple, i - 1)
+
   @doc "A reply value, with tagged maps turned into Elixir values; refs record `pool`."
   @spec decode(term(), atom()) :: term()
   def decode(%{"__type__" => type} = map, pool), do: decode_tagged(type, map, pool)
-  def decode(%{} = map, pool), do: Map.new(map, fn {key, value} -> {key, decode(value, pool)} end)
+  def decode(%{__struct__: module} = map, pool), do: rebuild(module, map, pool)
+  def decode(%{} = map, pool), do: decode_map(map, pool)
   def decode(list, pool) when is_list(list), do: decode_list(list, pool)
 
   def decode(tuple, pool) when is_tuple(tuple) do
@@ -51,9 +89,29 @@ defmodule SnakeBridge.Types do
 
   def decode(other, _pool), do: other
 
+  defp decode_map(map, pool), do: Map.new(map, fn {k, v} -> {decode(k, pool), decode(v, pool)} end)
+
   defp decode_list([], _pool), do: []
   defp decode_list([head | tail], pool) when is_list(tail), do: [decode(head, pool) | decode_list(tail, pool)]
   defp decode_list([head | tail], pool), do: [decode(head, pool) | decode(tail, pool)]
+
+  # A struct that came back: itself when its module defines exactly these
+  # keys, else its fields as a plain map.
+  defp rebuild(module, map, pool) do
+    fields = map |> Map.delete(:__struct__) |> decode_map(pool)
+
+    if struct_keys(module) == fields |> Map.keys() |> Enum.sort(),
+      do: Map.put(fields, :__struct__, module),
+      else: fields
+  end
+
+  defp struct_keys(module) when is_atom(module) do
+    if Code.ensure_loaded?(module) and function_exported?(module, :__struct__, 0) do
+      module.__struct__() |> Map.delete(:__struct__) |> Map.keys() |> Enum.sort()
+    end
+  end
+
+  defp struct_keys(_not_a_module), do: nil
 
   defp decode_tagged("ref", map, pool), do: Ref.from_wire(map, pool)
   defp decode_tagged("stream_ref", map, pool), do: StreamRef.from_wire(map, pool)
@@ -83,5 +141,5 @@ defmodule SnakeBridge.Types do
     elements |> Enum.map(&decode(&1, pool)) |> List.to_tuple()
   end
 
-  defp decode_tagged(_type, map, pool), do: Map.new(map, fn {k, v} -> {k, decode(v, pool)} end)
+  defp decode_tagged(_type, map, pool), do: decode_map(map, pool)
 end

@@ -1,4 +1,4 @@
-defmodule SnakeBridge.Recorder do
+defmodule SnakePort.Recorder do
   @moduledoc """
   Records every frame between a worker and its adapter, in the file format of
   the adapter's own `--record` (see docs/PROTOCOL.md), so
@@ -31,7 +31,7 @@ defmodule SnakeBridge.Recorder do
         %__MODULE__{file: file, start: System.monotonic_time(:microsecond)}
 
       {:error, reason} ->
-        raise ArgumentError, "SnakeBridge cannot record to #{path}: #{:file.format_error(reason)}"
+        raise ArgumentError, "SnakePort cannot record to #{path}: #{:file.format_error(reason)}"
     end
   end
 
@@ -44,6 +44,11 @@ defmodule SnakeBridge.Recorder do
     tag = if direction == :in, do: "i", else: "o"
     :file.write(file, [<<tag::binary, seconds::float-64-big, byte_size(frame)::32-big>>, frame])
   end
+
+  @doc "Close the file (the worker does when it stops)."
+  @spec close(t()) :: :ok
+  def close(nil), do: :ok
+  def close(%__MODULE__{file: file}), do: :file.close(file)
 
   @doc "The file a worker of a pool records to: `path` for worker 0, `path.N` for worker N."
   @spec path_for(Path.t() | nil, non_neg_integer()) :: Path.t() | nil

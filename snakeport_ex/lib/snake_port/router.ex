@@ -1,0 +1,108 @@
+defmodule SnakePort.Router do
+  @moduledoc """
+  Which worker of a pool serves a session.
+
+  A session's refs and streams live in one Python process, so once a
+  session has been routed it sticks to its worker (the pool's sticky table,
+  `session -> worker index`), for auto-sessions and explicit sessions alike,
+  until it is released (`unstick/2`; auto-sessions are released when their
+  owner exits, see `SnakePort.Sessions`).  A session seen for the first time
+  goes to the least busy worker that is up: fewest requests in flight, then
+  fewest sessions.
+
+  Auto-sessions are per pool: a process that uses two pools has one session
+  in each.  Its id lives in the process dictionary.
+  """
+
+  alias SnakePort.{Pending, Pool, Route, Sessions}
+
+  @doc "The session to use (`nil`: the caller's auto-session of this pool) and its worker index."
+  @spec route(Pool.t(), String.t() | nil) :: {String.t(), non_neg_integer()}
+  def route(%Pool{} = pool, nil), do: route(pool, auto_session(pool.name))
+
+  def route(%Pool{sticky: sticky} = pool, session) when is_binary(session) do
+    case :ets.lookup(sticky, session) do
+      [{_, index}] -> {session, index}
+      [] -> {session, stick(pool, session)}
+    end
+  end
+
+  @doc "The calling process's auto-session of `pool_name`, made (and its owner watched) on first use."
+  @spec auto_session(Pool.name()) :: String.t()
+  def auto_session(pool_name) do
+    key = {:snakeport_auto_session, pool_name}
+
+    case Process.get(key) do
+      nil ->
+        session = "auto_#{:erlang.pid_to_list(self())}_#{System.unique_integer([:positive])}"
+        :ok = Sessions.own(self(), pool_name, session)
+        Process.put(key, session)
+        session
+
+      session ->
+        session
+    end
+  end
+
+  @doc "The calling process's auto-sessions, `[{pool_name, session}]`, forgotten here."
+  @spec drop_auto_sessions() :: [{Pool.name(), String.t()}]
+  def drop_auto_sessions do
+    for {{:snakeport_auto_session, pool_name} = key, session} <- Process.get() do
+      Process.delete(key)
+      {pool_name, session}
+    end
+  end
+
+  defp stick(pool, session) do
+    index = least_busy(pool)
+
+    if :ets.insert_new(pool.sticky, {session, index}) do
+      :counters.add(pool.sessions, index + 1, 1)
+      index
+    else
+      # Another process routed it first.
+      :ets.lookup_element(pool.sticky, session, 2)
+    end
+  end
+
+  @doc "Forget where `session` lives (it was released)."
+  @spec unstick(Pool.t(), String.t()) :: :ok
+  def unstick(%Pool{} = pool, session) do
+    case :ets.take(pool.sticky, session) do
+      [{_, index}] -> :counters.sub(pool.sessions, index + 1, 1)
+      [] -> :ok
+    end
+
+    :ok
+  rescue
+    # The pool stopped meanwhile: its table went with it.
+    ArgumentError -> :ok
+  end
+
+  @doc "The worker index `session` is stuck to, if any."
+  @spec stuck_to(Pool.t(), String.t()) :: non_neg_integer() | nil
+  def stuck_to(%Pool{sticky: sticky}, session) do
+    case :ets.lookup(sticky, session) do
+      [{_, index}] -> index
+      [] -> nil
+    end
+  rescue
+    ArgumentError -> nil
+  end
+
+  @doc "Sessions stuck to worker `index`."
+  @spec sessions(Pool.t(), non_neg_integer()) :: non_neg_integer()
+  def sessions(%Pool{sessions: counters}, index), do: :counters.get(counters, index + 1)
+
+  # Workers that are up (or starting) first, then fewest in flight, then fewest sessions.
+  defp least_busy(%Pool{size: 1}), do: 0
+
+  defp least_busy(pool) do
+    pool
+    |> Pool.routes()
+    |> Enum.min_by(fn %Route{index: index, pending: pending} ->
+      {Pool.state(pool, index).status in [:down, :backoff], Pending.count(pending), sessions(pool, index)}
+    end)
+    |> Map.fetch!(:index)
+  end
+end

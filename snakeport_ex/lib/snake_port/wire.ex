@@ -1,0 +1,177 @@
+defmodule SnakePort.Wire do
+  @moduledoc """
+  The protocol's frames as bytes (docs/PROTOCOL.md).
+
+  Frames from Python are decoded with `:erlang.binary_to_term(bin, [:safe])`,
+  which refuses atoms this VM has never seen; every atom of the protocol is
+  named here so that it exists before the first decode.
+
+  The worker does not decode the frames it routes: `peek/1` reads the
+  frame's tag and request id from its first bytes, so a reply goes to its
+  caller as the binary it arrived as and the caller decodes it in its own
+  process.  The peek reads every encoding the BEAM and the adapter may use:
+  atoms as `ATOM_EXT`, `SMALL_ATOM_EXT`, `ATOM_UTF8_EXT` or
+  `SMALL_ATOM_UTF8_EXT`; ids as small, 32-bit or big integers; compressed
+  frames are inflated first.
+  """
+
+  alias SnakePort.Wire.Unsafe
+
+  # Atoms the adapter sends: they must exist before a [:safe] decode.
+  @protocol_atoms [
+    :ready,
+    :reply,
+    :ok,
+    :error,
+    :protocol_error,
+    :startup_error,
+    :chunk,
+    :callback,
+    :send,
+    :stuck,
+    :infinity,
+    :neg_infinity,
+    :nan,
+    :call,
+    :cancel,
+    :credit,
+    :callback_reply,
+    :send_failed
+  ]
+
+  @type id :: non_neg_integer()
+  @type peeked ::
+          {:reply, id()}
+          | {:chunk, id()}
+          | {:callback, id()}
+          | {:stuck, id()}
+          | :send
+          | :other
+
+  @doc "The atoms of the protocol (they exist in this VM because they are named here)."
+  @spec protocol_atoms() :: [atom()]
+  def protocol_atoms, do: @protocol_atoms
+
+  # -- frames to Python ----------------------------------------------------------
+
+  @doc "`{:call, id, request}`, encoded."
+  @spec call(id(), map()) :: binary()
+  def call(id, request), do: :erlang.term_to_binary({:call, id, request})
+
+  @doc "`{:cancel, id}`, encoded."
+  @spec cancel(id()) :: binary()
+  def cancel(id), do: :erlang.term_to_binary({:cancel, id})
+
+  @doc "`{:credit, id, n}`, encoded."
+  @spec credit(id(), pos_integer()) :: binary()
+  def credit(id, n), do: :erlang.term_to_binary({:credit, id, n})
+
+  @doc "`{:callback_reply, id, result}`, encoded."
+  @spec callback_reply(id(), {:ok, term()} | {:error, map()}) :: binary()
+  def callback_reply(id, result), do: :erlang.term_to_binary({:callback_reply, id, result})
+
+  @doc "`{:send_failed, pid, reason}`, encoded."
+  @spec send_failed(pid(), String.t()) :: binary()
+  def send_failed(pid, reason), do: :erlang.term_to_binary({:send_failed, pid, reason})
+
+  # -- frames from Python ------------------------------------------------------------
+
+  @doc """
+  Decode a frame from Python safely: `{:ok, term}`, or `{:error, why}` with
+  `why` naming the problem (the first atom this VM has never seen, or that
+  the bytes are not a valid term).
+  """
+  @spec decode(binary()) :: {:ok, term()} | {:error, String.t()}
+  def decode(bin) do
+    {:ok, :erlang.binary_to_term(bin, [:safe])}
+  rescue
+    ArgumentError -> {:error, Unsafe.explain(bin)}
+  end
+
+  @doc """
+  The kind of a frame from Python and its request (or callback) id, read
+  from its first bytes without decoding the rest.
+  """
+  @spec peek(binary()) :: peeked()
+  def peek(<<131, 80, _size::32, compressed::binary>>) do
+    peek(<<131, :zlib.uncompress(compressed)::binary>>)
+  rescue
+    _ -> :other
+  end
+
+  def peek(<<131, 104, arity, rest::binary>>) do
+    with {name, rest} <- atom(rest),
+         {:ok, kind} <- kind(name, arity) do
+      with_id(kind, rest)
+    else
+      _ -> :other
+    end
+  end
+
+  def peek(_), do: :other
+
+  defp kind("reply", 3), do: {:ok, :reply}
+  defp kind("chunk", 3), do: {:ok, :chunk}
+  defp kind("callback", 4), do: {:ok, :callback}
+  defp kind("stuck", 3), do: {:ok, :stuck}
+  defp kind("send", 3), do: {:ok, :send}
+  defp kind(_, _), do: :error
+
+  defp with_id(:send, _rest), do: :send
+
+  defp with_id(kind, rest) do
+    case integer(rest) do
+      id when is_integer(id) -> {kind, id}
+      nil -> :other
+    end
+  end
+
+  @doc """
+  The pid of a `{:send, Pid, Term}` frame, decoded alone from its bytes
+  (when the term cannot be decoded, the sender can still be told), or `nil`.
+  """
+  @spec send_target(binary()) :: pid() | nil
+  def send_target(<<131, 104, 3, rest::binary>>) do
+    with {"send", rest} <- atom(rest),
+         {:ok, pid_bytes} <- pid_bytes(rest),
+         {:ok, pid} when is_pid(pid) <- decode(<<131, pid_bytes::binary>>) do
+      pid
+    else
+      _ -> nil
+    end
+  end
+
+  def send_target(_), do: nil
+
+  # NEW_PID_EXT: node atom, ID, Serial, Creation (4 bytes each); PID_EXT: creation in 1 byte.
+  defp pid_bytes(<<88, rest::binary>> = bin), do: pid_bytes(bin, rest, 12)
+  defp pid_bytes(<<103, rest::binary>> = bin), do: pid_bytes(bin, rest, 9)
+  defp pid_bytes(_), do: :error
+
+  defp pid_bytes(bin, rest, tail) do
+    case atom(rest) do
+      {_node, after_node} when byte_size(after_node) >= tail ->
+        {:ok, binary_part(bin, 0, byte_size(bin) - byte_size(after_node) + tail)}
+
+      _ ->
+        :error
+    end
+  end
+
+  # An atom in any of its four encodings: {name bytes, rest}.
+  defp atom(<<119, len, name::binary-size(len), rest::binary>>), do: {name, rest}
+  defp atom(<<115, len, name::binary-size(len), rest::binary>>), do: {name, rest}
+  defp atom(<<118, len::16, name::binary-size(len), rest::binary>>), do: {name, rest}
+  defp atom(<<100, len::16, name::binary-size(len), rest::binary>>), do: {name, rest}
+  defp atom(_), do: nil
+
+  # A non-negative integer in any of its encodings.
+  defp integer(<<97, n, _::binary>>), do: n
+  defp integer(<<98, n::signed-32, _::binary>>) when n >= 0, do: n
+  defp integer(<<110, n, 0, digits::binary-size(n), _::binary>>), do: :binary.decode_unsigned(digits, :little)
+
+  defp integer(<<111, n::32, 0, digits::binary-size(n), _::binary>>),
+    do: :binary.decode_unsigned(digits, :little)
+
+  defp integer(_), do: nil
+end
