@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "adapter"))
 
-from snakeport.core.framing import FrameBuffer  # noqa: E402
+from snakeport.core.framing import FrameBuffer
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ def floats_100k():
 def blob_1mb():
     return BLOB_1MB
 
+
 HELPERS = {
     "bench.ints_10k": lambda: INTS_10K,
     "bench.blob_1mb": lambda: BLOB_1MB,
