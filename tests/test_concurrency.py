@@ -193,3 +193,29 @@ def test_stats_count_what_runs(threaded: Adapter) -> None:
     stats = threaded.ok(call_type="stats")
     assert stats["running"] == 2 and stats["threads"] == 8  # the sleep, and this stats call
     replies(threaded, 1)
+
+
+def test_push_chunks_keep_their_order_while_credit_races_them(threaded: Adapter) -> None:
+    credit = Atom("credit")
+    threaded.process.send(
+        (
+            CALL,
+            1,
+            {
+                "call_type": "stream",
+                "python_module": "builtins",
+                "function": "range",
+                "args": [3000],
+                "credit": 1,
+                "batch": 16,
+            },
+        )
+    )
+    items: list[int] = []
+    while True:
+        frame = threaded.process.recv()
+        if frame[0] == "reply":
+            break
+        items += frame[2]
+        threaded.process.send((credit, 1, 1))
+    assert items == list(range(3000))

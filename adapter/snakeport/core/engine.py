@@ -560,22 +560,29 @@ class Engine:
         except BaseException as exc:  # the generator failed (after the chunks it made), or was cancelled
             failure = exc
         with self.lock:
-            self.chunking.discard(request_id)
             cancelled = request_id in self.cancelling
-            self.cancelling.discard(request_id)
-            if failure is not None or ended:
+            if cancelled or failure is not None or ended:  # the stream is over
+                self.chunking.discard(request_id)
+                self.cancelling.discard(request_id)
                 self.pushing.pop(request_id, None)
+        if not cancelled and failure is None:
+            # Still "chunking" while it is sent: a credit meanwhile cannot start the next
+            # chunk, which could then go out first.
+            self.send(self.runner.encode((CHUNK, request_id, items), stream.origin))
+            if ended:
+                self.send([etf.encode(protocol.reply_ok(request_id, "done"))])
+                return
+            with self.lock:
+                self.chunking.discard(request_id)
+                cancelled = request_id in self.cancelling
+                self.cancelling.discard(request_id)
         if cancelled:
             self._close(stream)
             self.fail(request_id, Cancelled(f"push stream {request_id} cancelled by the client"))
         elif failure is not None:
             self.fail(request_id, failure, running.context)
         else:
-            self.send(self.runner.encode((CHUNK, request_id, items), stream.origin))
-            if ended:
-                self.send([etf.encode(protocol.reply_ok(request_id, "done"))])
-            else:
-                self._more_chunks(stream)
+            self._more_chunks(stream)
 
     def cancel(self, request_id: int) -> None:
         """``{:cancel, Id}``: a push stream is closed; a queued job dropped; a running one interrupted."""
