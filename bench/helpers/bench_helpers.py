@@ -77,3 +77,39 @@ def matmul(n):
 
 
 HELPERS.update({"bench.sleep": sleep, "bench.matmul": matmul})
+
+
+_ARRAYS = {}
+
+
+def _array(name):
+    """Arrays made once (numpy imported at the first array call, as user code would)."""
+    if name not in _ARRAYS:
+        import numpy
+
+        rng = numpy.random.default_rng(1)
+        _ARRAYS["f32_100mb"] = rng.random(25 * 1024 * 1024, dtype="float32")
+        _ARRAYS["f64_1m"] = rng.random(1_000_000)
+    return _ARRAYS[name]
+
+
+def array_100mb():
+    """A 100 MB float32 array (send with "arrays" => "tensor")."""
+    return _array("f32_100mb")
+
+
+def bytes_100mb():
+    """The same 100 MB as bytes, made once: the baseline for the tensor."""
+    if "bytes_100mb" not in _ARRAYS:
+        _ARRAYS["bytes_100mb"] = _array("f32_100mb").tobytes()
+    return _ARRAYS["bytes_100mb"]
+
+
+def floats_1m():
+    """A million float64 values, as an array (a tensor) ..."""
+    return _array("f64_1m")
+
+
+def floats_1m_list():
+    """... or through tolist(), as users do without tensors."""
+    return _array("f64_1m").tolist()

@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it h
     from .terms import Fun, Pid
 
     class Recorder(Protocol):
-        def record(self, direction: bytes, payload: bytes | bytearray) -> None: ...
+        def record(self, direction: bytes, payload: bytes | bytearray | memoryview) -> None: ...
 
     class Lock(Protocol):
         def __enter__(self) -> Any: ...
@@ -374,7 +374,7 @@ class Engine:
                     self.fail(None, ProtocolError(unknown))
                 self.host.wake()
 
-    def _undecodable(self, frame: bytes | bytearray, exc: etf.DecodeError) -> None:
+    def _undecodable(self, frame: bytes | bytearray | memoryview, exc: etf.DecodeError) -> None:
         """A frame whose term does not decode: answer by its id when its head is readable."""
         head = protocol.peek_id(frame)
         if head is not None and head[0] == "call":
@@ -397,7 +397,7 @@ class Engine:
         self.fail(None, ProtocolError(f"frame could not be decoded: {exc}"))
 
     def _last_resort(self, frame: Frame, exc: BaseException) -> None:
-        head = protocol.peek_id(frame) if isinstance(frame, (bytes, bytearray)) else None
+        head = protocol.peek_id(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else None
         request_id = head[1] if head is not None and head[0] == "call" else None
         try:
             self.fail(request_id, ProtocolError(f"the adapter failed on this frame: {describe(exc)[:500]}"))
@@ -468,7 +468,10 @@ class Engine:
         request = job.request
         assert request is not None
         running = Running(job, request.origin(), None, me, self.host.clock())
-        self._enter_locked(running, me)
+        schedule = self.schedule
+        schedule.begin(running)
+        if schedule.leader == me and schedule.leader_busy_since is None:
+            schedule.leader_busy_since = running.started
         return running
 
     def _enter_locked(self, running: Running, me: int) -> None:
@@ -754,6 +757,10 @@ class Engine:
                 "threads": schedule.threads,
                 "pool_threads": schedule.spawned,
             }
+
+
+def _queued(queue: deque[Job], request_id: int) -> bool:
+    return bool(queue) and any(job.request_id == request_id for job in queue)
 
 
 def _error_frame(request_id: int | None, error: dict[str, Any]) -> bytes:

@@ -4,11 +4,14 @@ One mechanism for every reader of the wire (the adapter's transport, the
 replay tool, the test harness, the raw-echo benchmark).  Small frames are
 cut from one read buffer.  A big frame is assembled in a buffer of its own,
 which the reader may fill straight from the fd (``space()`` then
-``filled(n)``), so its bytes are copied once.  That buffer grows with the
-bytes that actually arrived, never from the header alone: a header that
-lies about a gigabyte costs at most ``_FIRST_BUFFER`` bytes until the bytes
-come.  A frame over the size limit is refused by its header (an
-``Oversize`` in the frame stream) and its bytes are skipped unstored.
+``filled(n)``), so its bytes are copied once.  Memory follows the bytes that
+actually arrived, never the header alone: up to ``_OWN_BUFFER`` bytes the
+buffer is an exact ``bytearray``; beyond, it is an anonymous memory map of
+the declared size, whose pages the kernel provides only as bytes are
+written into them, so a header that lies about a gigabyte costs address
+space, not memory (and a true one is read with no copy and no growth).  A
+frame over the size limit is refused by its header (an ``Oversize`` in the
+frame stream) and its bytes are skipped unstored.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ if TYPE_CHECKING:  # typing costs ~10 ms of a Port's start; only mypy needs it h
 __all__ = ["HEADER", "FrameBuffer", "Oversize", "frame"]
 
 HEADER = struct.Struct(">I")
-# A frame bigger than what is buffered gets its own buffer of at most this
-# many bytes at first (or its exact size when smaller); each time it fills,
-# it doubles, up to the declared size.
-_FIRST_BUFFER = 4 << 20
+# A frame still to come gets its own bytearray up to this size (kept by the
+# engine until the next frame, so glibc keeps the memory); a bigger one a
+# memory map, whose pages come as they are written.
+_OWN_BUFFER = 4 << 20
 # Below this, a frame still to come is left to the read buffer.
 _OWN_BUFFER_ABOVE = 1 << 16
 
@@ -44,7 +47,7 @@ class Oversize:
 
 
 if TYPE_CHECKING:
-    Frame: TypeAlias = "bytes | bytearray | Oversize"
+    Frame: TypeAlias = "bytes | bytearray | memoryview | Oversize"
 
 
 def frame(payload: bytes) -> bytes:
@@ -63,7 +66,7 @@ class FrameBuffer:
     def __init__(self, max_frame_bytes: int = 1 << 30) -> None:
         self.max_frame_bytes = max_frame_bytes
         self._buf = bytearray()  # bytes of frames not yet complete (small ones)
-        self._big: bytearray | None = None  # the big frame being assembled
+        self._big: bytearray | memoryview | None = None  # the big frame being assembled
         self._big_size = 0  # its declared size
         self._big_have = 0  # its bytes so far
         self._skip = 0  # bytes of a refused frame still to drop
@@ -92,7 +95,6 @@ class FrameBuffer:
                 view = view[dropped:]
             elif self._big is not None:
                 take = min(len(view), self._big_size - self._big_have)
-                self._grow(self._big_have + take)
                 self._big[self._big_have : self._big_have + take] = view[:take]
                 view = view[take:]
                 self._big_have += take
@@ -124,8 +126,7 @@ class FrameBuffer:
         """Where the next bytes of a big frame go, for a direct read; None when no big frame is open."""
         if self._big is None:
             return None
-        self._grow(min(self._big_size, max(self._big_have + 1, len(self._big))))
-        return memoryview(self._big)[self._big_have : len(self._big)]
+        return memoryview(self._big)[self._big_have :]
 
     def filled(self, count: int) -> list[Frame]:
         """``count`` bytes were written into ``space()``; the frame, if that completed it."""
@@ -133,17 +134,6 @@ class FrameBuffer:
         frames: list[Frame] = []
         self._finish_big(frames)
         return frames
-
-    def _grow(self, need: int) -> None:
-        """Make the big frame's buffer hold ``need`` bytes, doubling (never past the declared size)."""
-        assert self._big is not None
-        size = len(self._big)
-        if need <= size:
-            return
-        new_size = min(self._big_size, max(need, 2 * size))
-        grown = bytearray(new_size)
-        grown[: self._big_have] = memoryview(self._big)[: self._big_have]
-        self._big = grown
 
     def _finish_big(self, frames: list[Frame]) -> None:
         if self._big is not None and self._big_have == self._big_size:
@@ -177,10 +167,17 @@ class FrameBuffer:
                 pos += 4 + size
                 continue
             if size > _OWN_BUFFER_ABOVE:  # the rest arrives into its own buffer
-                self._big = bytearray(min(size, max(_FIRST_BUFFER, have)))
+                self._big = bytearray(size) if size <= _OWN_BUFFER else _mapped(size)
                 self._big[:have] = memoryview(buf)[pos + 4 :]
                 self._big_size, self._big_have = size, have
                 pos = end
             break
         if pos:
             del buf[:pos]  # what is left is less than one frame
+
+
+def _mapped(size: int) -> memoryview:
+    """``size`` bytes of anonymous memory map: the kernel provides each page when it is first written."""
+    import mmap  # only for frames over _OWN_BUFFER
+
+    return memoryview(mmap.mmap(-1, size))

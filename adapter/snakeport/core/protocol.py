@@ -153,16 +153,12 @@ class EnvelopeError(Exception):
         self.request_id = request_id
 
 
-def _is_id(value: Any) -> bool:
-    return type(value) is int and value >= 0
-
-
 def parse(term: Any) -> Message:
     """Read one incoming envelope."""
     if type(term) is not tuple or not term or type(term[0]) is not Atom:
         raise EnvelopeError(f"a frame must be a tuple tagged by an atom, got {brief(term)}")
     tag, size = term[0], len(term)
-    request_id = term[1] if size > 1 and _is_id(term[1]) else None
+    request_id = term[1] if size > 1 and type(term[1]) is int and term[1] >= 0 else None
     if tag == "call":
         if size != 3 or request_id is None:
             raise EnvelopeError("expected {:call, Id, Request} with a non-negative integer Id", request_id)

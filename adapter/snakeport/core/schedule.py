@@ -51,7 +51,6 @@ class Running:
         "_context",
         "cancelled",
         "cancelled_at",
-        "chain_depth",
         "id",
         "in_user_code",
         "job",
@@ -76,10 +75,12 @@ class Running:
         self.reported = False  # reported stuck already
         self.in_user_code = False  # an interrupt may be raised in its thread now
         self.sleeper: Any = None  # what a patched time.sleep waits on (the edge's)
-        # How many callbacks enclose this request (the client's "callback_depth" field).
-        depth = job.request.fields.get("callback_depth", 0) if job.request is not None else 0
-        self.chain_depth = depth if type(depth) is int and depth >= 0 else 0
 
+    @property
+    def chain_depth(self) -> int:
+        """How many callbacks enclose this request (the client's ``"callback_depth"`` field)."""
+        depth = self.job.request.fields.get("callback_depth", 0) if self.job.request is not None else 0
+        return depth if type(depth) is int and depth >= 0 else 0
     @property
     def context(self) -> dict[str, Any]:
         """The request's identity for error maps."""
@@ -108,20 +109,20 @@ class Schedule:
     # -- admitting ----------------------------------------------------------------
 
     def admit(self, job: Job, me: int) -> bool:
-        """True: run ``job`` on this thread now; False: it was queued for another."""
-        if self._runs_here(job, me):
+        """True: run ``job`` on this thread now; False: it was queued for another.
+
+        It runs here when nothing else runs; or, with one thread for everything,
+        nested inside a callback wait (the reading thread waits there), as before
+        threads.  The relief reader only reads.
+        """
+        if (
+            me != self.reader
+            and (not job.main or me == self.main)
+            and (not self.running or (self.threads == 1 and me == self.main))
+        ):
             return True
         (self.main_queue if job.main else self.queue).append(job)
         return False
-
-    def _runs_here(self, job: Job, me: int) -> bool:
-        if me == self.reader or (job.main and me != self.main):
-            return False  # the relief reader only reads
-        if not self.running:
-            return True
-        # One thread for everything: a job admitted while another runs is one nested
-        # inside a callback wait (the reading thread is waiting there), as before threads.
-        return self.threads == 1 and me == self.main
 
     def take(self, me: int, nested: bool) -> Job | None:
         """The next queued job this thread should run, if any.

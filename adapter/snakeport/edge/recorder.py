@@ -23,7 +23,7 @@ class Recorder:
             os.write(self.fd, HEADER)
         self.start = time.monotonic()
 
-    def record(self, direction: bytes, payload: bytes | bytearray) -> None:
+    def record(self, direction: bytes, payload: bytes | bytearray | memoryview) -> None:
         head = RECORD.pack(direction, time.monotonic() - self.start, len(payload))
         os.write(self.fd, head + payload)
 

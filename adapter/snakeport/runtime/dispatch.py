@@ -132,10 +132,27 @@ class Dispatcher:
 
 @handles("call", "function", "dynamic")
 def _call(d: Dispatcher, request: Request) -> Outcome:
-    module = request.module()
-    target = d.policy.walk(d.import_module(module), request.text("function") or "", module)
-    args, kwargs = d.call_args(request)
-    return Outcome(d.finish(target(*args, **kwargs)), request.origin())
+    fields = request.fields
+    module, function, args = fields.get("python_module"), fields.get("function"), fields.get("args")
+    if (
+        type(module) is str
+        and type(function) is str
+        and type(args) is list
+        and (fields.get("kwargs") is None or fields["kwargs"] == {})
+        and not request.handles
+        and module in d._modules
+        and not d.policy.restricted
+        and "." not in function
+    ):  # the common call, on a module imported before: what the checked path would do, without its steps
+        value = getattr(d._modules[module], function)(*args)
+    else:
+        module = request.module()
+        target = d.policy.walk(d.import_module(module), request.text("function") or "", module)
+        positional, kwargs = d.call_args(request)
+        value = target(*positional, **kwargs)
+    if type(value) is types.CoroutineType:
+        value = d.aio.run(value)
+    return Outcome(value, request.origin())
 
 
 @handles("class")

@@ -36,8 +36,14 @@ class RefHandle:
         return f"RefHandle({self.ref_id!r}, session {self.session_id!r})"
 
 
-def ref_hook(found: list[RefHandle]) -> Callable[[dict[str, Any]], Any]:
-    """A codec ``tag_hook`` for the runtime's tags: refs become handles (in ``found``), tensors arrays."""
+def ref_hook(
+    found: list[RefHandle], current: Callable[[], list[RefHandle]] | None = None
+) -> Callable[[dict[str, Any]], Any]:
+    """A codec ``tag_hook`` for the runtime's tags: refs become handles, tensors arrays.
+
+    Handles go into ``found``, or into the list ``current()`` returns when given
+    (one hook then serves many decodes, each with a list of its own).
+    """
 
     def hook(mapping: dict[str, Any]) -> Any:
         tag = mapping.get("__type__")
@@ -53,7 +59,7 @@ def ref_hook(found: list[RefHandle]) -> Callable[[dict[str, Any]], Any]:
         if type(ref_id) is not str or not isinstance(session_id, str):
             return mapping  # not a usable ref: reported where it is used
         handle = RefHandle(ref_id, str(session_id), mapping)
-        found.append(handle)
+        (found if current is None else current()).append(handle)
         return handle
 
     return hook

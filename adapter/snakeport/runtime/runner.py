@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from ..core import etf
-from ..core.protocol import reply_ok
+from ..core.protocol import OK, REPLY
 from .dispatch import Dispatcher
 from .helpers import HelperRegistry
 from .registry import DEFAULT_MAX_REFS, Entry, Registry
@@ -42,6 +42,8 @@ class Runner:
     ) -> None:
         self.dispatcher = dispatcher
         self.encoder = encoder
+        self._handles: list[RefHandle] = []  # the refs of the frame being decoded
+        self._hook = ref_hook(self._handles, lambda: self._handles)
         # --main-thread MODULE[.FUNCTION]: calls that must run on the main thread.
         self.main_thread = tuple(main_thread)
 
@@ -75,9 +77,12 @@ class Runner:
         return cls(dispatcher, ResultEncoder(registry, compress_above), main_thread)
 
     def decode(self, frame: Any, max_size: int) -> tuple[Any, list[RefHandle]]:
-        """A frame's term, refs in it made handles; raises ``DecodeError``."""
-        handles: list[RefHandle] = []
-        return etf.decode(frame, tag_hook=ref_hook(handles), max_size=max_size), handles
+        """A frame's term, refs in it made handles; raises ``DecodeError``.
+
+        Frames are decoded by the reading thread alone, so one hook serves them all.
+        """
+        handles = self._handles = []
+        return etf.decode(frame, tag_hook=self._hook, max_size=max_size), handles
 
     def request(self, fields: dict[str, Any], handles: list[RefHandle]) -> Request:
         return Request(fields, handles)
@@ -103,7 +108,7 @@ class Runner:
     def reply(self, request_id: int, outcome: Outcome) -> list[Any]:
         """The pieces of ``{:reply, Id, {:ok, Value}}`` for ``outcome``, refs at its origin."""
         value = self.encoder.make_ref(outcome.value, outcome.origin) if outcome.as_ref else outcome.value
-        return self.encoder.encode(reply_ok(request_id, value), outcome.origin)
+        return self.encoder.encode((REPLY, request_id, (OK, value)), outcome.origin)
 
     def encode(self, term: Any, origin: Origin) -> list[Any]:
         """Any outgoing term (a chunk, a callback, a message) with refs at ``origin``."""
