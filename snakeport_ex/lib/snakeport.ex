@@ -22,11 +22,17 @@ defmodule SnakePort do
   when it exits; `session:` names an explicit one.  A session sticks to the
   worker that first served it (`SnakePort.Router`).  Options of a pool:
   `SnakePort.Options`.
+
+  **Several nodes.**  A pool is reachable from every connected node: a
+  request for a pool that does not run on the calling node goes to a node
+  that runs it (`SnakePort.Remote`, `SnakePort.Cluster`); one that runs here
+  is served here, without looking at the cluster.  `node:` pins a node,
+  `worker: {node, index}` a worker (as a ref records it).
   """
 
-  alias SnakePort.{Client, Error, Manager, Pool, Router, Sessions}
+  alias SnakePort.{Client, Cluster, Error, Manager, Pool, Remote, Router, Sessions}
 
-  @type pool :: Pool.name() | Pool.t()
+  @type pool :: Pool.name() | Pool.t() | Remote.t()
   @type result :: {:ok, term()} | {:error, Error.t() | :timeout}
 
   @doc """
@@ -58,13 +64,64 @@ defmodule SnakePort do
   `{:error, %SnakePort.Error{}}` or `{:error, :timeout}`.  Never raises.
 
   Options: `session:` (default: the caller's auto-session), `timeout:` (ms or
-  `:infinity`; default: the pool's `default_timeout`).  The request's
-  `"session_id"` is set from the session.
+  `:infinity`; default: the pool's `default_timeout`), `node:` (the pool's
+  workers on that node only), `worker: {node, index}` (that worker: where a
+  ref's object lives).  The request's `"session_id"` is set from the session.
+
+  The pool runs here: served here (`node:` and `worker:` of another node
+  aside).  Else a connected node that runs it serves it, the calling node's
+  sessions spread over its workers.
   """
   @spec request(pool(), map(), keyword()) :: result()
   def request(pool, request, opts \\ []) do
-    with {:ok, pool} <- Pool.lookup(pool), do: Client.request(pool, request, opts)
+    case target(pool, opts) do
+      {:ok, %Pool{} = pool} -> Client.request(pool, request, opts)
+      {:ok, %Remote{} = remote} -> Remote.request(remote, request, opts)
+      error -> error
+    end
   end
+
+  # The local pool unless told otherwise; the cluster only when it is not here.
+  defp target(%Pool{} = pool, opts) do
+    case elsewhere(opts) do
+      nil -> {:ok, pool}
+      node -> Remote.lookup(pool.name, node)
+    end
+  end
+
+  defp target(%Remote{} = remote, opts) do
+    if here?(Keyword.get(opts, :node)), do: Pool.lookup(remote.name), else: {:ok, remote}
+  end
+
+  defp target(name, opts) do
+    case elsewhere(opts) do
+      nil ->
+        case Pool.lookup(name) do
+          {:ok, pool} -> {:ok, pool}
+          {:error, _} = error -> if here?(Keyword.get(opts, :node)), do: error, else: remote(name, error)
+        end
+
+      node ->
+        Remote.lookup(name, node)
+    end
+  end
+
+  defp remote(name, not_here) do
+    if Cluster.running_elsewhere?(name) or Cluster.info(name), do: Remote.lookup(name), else: not_here
+  end
+
+  # The other node a request is pinned to, by `worker:` or `node:`.
+  defp elsewhere(opts) do
+    node =
+      case Keyword.get(opts, :worker) do
+        {node, _index} -> node
+        nil -> Keyword.get(opts, :node)
+      end
+
+    if node == nil or here?(node), do: nil, else: node
+  end
+
+  defp here?(node), do: node == node() or node == :nonode@nohost
 
   @doc """
   Run a request as a push stream, calling `fun` on each item (see
@@ -72,16 +129,61 @@ defmodule SnakePort do
   """
   @spec stream(pool(), map(), keyword(), (term() -> any())) :: {:ok, :done} | {:error, Error.t() | :timeout}
   def stream(pool, request, opts, fun) do
-    with {:ok, pool} <- Pool.lookup(pool), do: Client.stream(pool, request, opts, fun)
+    case target(pool, opts) do
+      {:ok, %Pool{} = pool} -> Client.stream(pool, request, opts, fun)
+      {:ok, %Remote{} = remote} -> Remote.stream(remote, request, opts, fun)
+      error -> error
+    end
   end
 
   @doc """
   Release `session` in Python (every ref and stream it holds) and unstick it
-  from its worker.  A session that was never routed holds nothing: `{:ok, 0}`
-  without a round trip.  Otherwise `{:ok, count}` of entries released.
+  from its worker, on this node and on every other node running the pool
+  (a session is stuck to one worker per node that runs the pool).  A session
+  that was never routed holds nothing: `{:ok, 0}` without a round trip when
+  the pool runs only here.  Otherwise `{:ok, count}` of entries released; a
+  node that could not be asked is a `NodeDown` error naming it.
   """
   @spec release_session(pool(), String.t(), keyword()) :: result()
   def release_session(pool, session, opts \\ []) do
+    name = pool_name(pool)
+    Cluster.forget(name, session)
+    timeout = Keyword.get(opts, :timeout, 120_000)
+    here = with {:error, %Error{python_type: "PoolNotStarted"}} <- release_local_session(name, session, opts), do: {:ok, 0}
+
+    case Cluster.nodes(name) do
+      [] -> here
+      nodes -> sum([here | release_on(nodes, name, session, opts, timeout)])
+    end
+  end
+
+  defp pool_name(%{name: name}), do: name
+  defp pool_name(name), do: name
+
+  defp release_on(nodes, name, session, opts, timeout) do
+    nodes
+    |> :erpc.multicall(__MODULE__, :release_local_session, [name, session, opts], timeout + 1_000)
+    |> Enum.zip(nodes)
+    |> Enum.map(fn
+      {{:ok, {:error, %Error{python_type: "PoolNotStarted"}}}, _node} -> {:ok, 0}
+      {{:ok, result}, _node} -> result
+      {{_class, reason}, node} -> {:error, Error.new("NodeDown", "node #{node} could not release #{session}: #{inspect(reason)}")}
+    end)
+  end
+
+  defp sum(results) do
+    Enum.reduce(results, {:ok, 0}, fn
+      {:ok, n}, {:ok, total} -> {:ok, total + n}
+      {:ok, _n}, error -> error
+      error, {:ok, _} -> error
+      _error, first -> first
+    end)
+  end
+
+  @doc false
+  # Release `session` where it is stuck on this node (the body of release_session/3 on each node).
+  @spec release_local_session(pool(), String.t(), keyword()) :: result()
+  def release_local_session(pool, session, opts \\ []) do
     with {:ok, pool} <- Pool.lookup(pool) do
       case Router.stuck_to(pool, session) do
         nil ->
@@ -95,6 +197,22 @@ defmodule SnakePort do
       end
     end
   end
+
+  @doc false
+  # An auto-session's owner exited: release it here; a remote pool's node releases its own.
+  @spec release_owned(Pool.name(), String.t()) :: result()
+  def release_owned(pool, session) do
+    Cluster.forget(pool, session)
+    release_local_session(pool, session, timeout: 10_000)
+  end
+
+  @doc """
+  Wait until pool `name` runs on this node or on a connected node
+  (`:timeout` after `timeout` ms): for a node that calls pools of other
+  nodes and must not use one before the cluster has told it where they are.
+  """
+  @spec await_pool(Pool.name(), timeout()) :: :ok | :timeout
+  defdelegate await_pool(name, timeout \\ 5_000), to: Cluster
 
   @doc "The calling process's auto-session in `pool` (made on first use)."
   @spec auto_session(Pool.name()) :: String.t()
@@ -128,9 +246,12 @@ defmodule SnakePort do
   `streams`, `callbacks` (Elixir funs running for Python), `sessions` stuck
   to it, `python_pid`, and `adapter`: the adapter's own counters (its
   `"stats"` call: sessions, refs, streams, frames and bytes in and out), or
-  `nil` when it is not up.
+  `nil` when it is not up.  For a pool that runs only on other nodes, the
+  workers of every node that runs it, each with its `node`.
   """
   @spec stats(pool()) :: {:ok, %{pool: Pool.name(), workers: [map()]}} | {:error, Error.t()}
+  def stats(%Remote{} = remote), do: Remote.stats(remote)
+
   def stats(pool) do
     with {:ok, pool} <- Pool.lookup(pool) do
       workers =

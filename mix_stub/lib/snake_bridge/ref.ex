@@ -4,12 +4,15 @@ defmodule SnakeBridge.Ref do
 
   Pass it back as an argument, call its methods (`SnakeBridge.Runtime.call_method/4`),
   read its attributes; release it with `release_ref/2` or with its session.
+  It records where its object lives (`node`, and `worker`: the index of the
+  worker in its pool), so any process on any connected node can use it:
+  calls on it go to that worker.  (Neither shows when it is inspected.)
   `Enumerable` iterates it through Python's `__iter__` (so a `range` can be
   enumerated again and again; each enumeration releases the iterator it
   made, also when it halts early or raises), counts with `__len__` and checks
   membership with `__contains__`.
   """
-  defstruct [:id, :session_id, :pool_name, :python_module, :library, :type_name, schema: 1]
+  defstruct [:id, :session_id, :pool_name, :python_module, :library, :type_name, :node, :worker, schema: 1]
 
   @type t :: %__MODULE__{
           id: String.t(),
@@ -18,6 +21,8 @@ defmodule SnakeBridge.Ref do
           python_module: String.t() | nil,
           library: String.t() | nil,
           type_name: String.t() | nil,
+          node: node() | nil,
+          worker: non_neg_integer() | nil,
           schema: pos_integer()
         }
 
@@ -35,7 +40,9 @@ defmodule SnakeBridge.Ref do
   end
 
   @doc false
-  @spec from_wire(map(), atom()) :: t()
+  @spec from_wire(map(), atom() | {atom(), SnakePort.Translator.origin()}) :: t()
+  def from_wire(wire, {pool, {node, worker}}), do: %{from_wire(wire, pool) | node: node, worker: worker}
+
   def from_wire(wire, pool) do
     %__MODULE__{
       id: wire["id"],

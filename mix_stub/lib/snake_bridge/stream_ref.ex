@@ -10,8 +10,21 @@ defmodule SnakeBridge.StreamRef do
   `count` is `{:error, __MODULE__}` for generators (their length is unknown)
   and Python's `__len__` for other iterators; `member?` and `slice` are
   `{:error, __MODULE__}`, so `Enum` falls back to reducing.
+
+  Like `SnakeBridge.Ref`, it records its worker (`node`, `worker`), so it can
+  be enumerated from any process on any connected node.
   """
-  defstruct [:ref_id, :session_id, :pool_name, :stream_type, :python_module, :library, exhausted: false]
+  defstruct [
+    :ref_id,
+    :session_id,
+    :pool_name,
+    :stream_type,
+    :python_module,
+    :library,
+    :node,
+    :worker,
+    exhausted: false
+  ]
 
   @type t :: %__MODULE__{
           ref_id: String.t(),
@@ -20,6 +33,8 @@ defmodule SnakeBridge.StreamRef do
           stream_type: String.t(),
           python_module: String.t() | nil,
           library: String.t() | nil,
+          node: node() | nil,
+          worker: non_neg_integer() | nil,
           exhausted: boolean()
         }
 
@@ -38,7 +53,9 @@ defmodule SnakeBridge.StreamRef do
   end
 
   @doc false
-  @spec from_wire(map(), atom()) :: t()
+  @spec from_wire(map(), atom() | {atom(), SnakePort.Translator.origin()}) :: t()
+  def from_wire(wire, {pool, {node, worker}}), do: %{from_wire(wire, pool) | node: node, worker: worker}
+
   def from_wire(wire, pool) do
     %__MODULE__{
       ref_id: wire["id"],

@@ -7,7 +7,7 @@ defmodule SnakeBridge.Types do
   keys, integers of any size).  What Python has no term for arrives as
   SnakeBridge's tagged maps and becomes the Elixir value here: refs and
   stream refs become `SnakeBridge.Ref` / `SnakeBridge.StreamRef` (with the
-  pool they live in), sets `MapSet`, dates and times `Date` / `Time` /
+  pool, node and worker they live in), sets `MapSet`, dates and times `Date` / `Time` /
   `DateTime` / `NaiveDateTime`, complex numbers `%{real:, imag:}`, special
   floats `:infinity` / `:neg_infinity` / `:nan`.  On the way out, the structs
   become their tagged maps again.
@@ -30,10 +30,33 @@ defmodule SnakeBridge.Types do
   @impl SnakePort.Translator
   def decode_value(value, pool), do: if(plain?(value), do: value, else: decode(value, pool))
 
+  @impl SnakePort.Translator
+  def decode_value(value, pool, origin), do: if(plain?(value), do: value, else: decode(value, {pool, origin}))
+
+  @located :snakebridge_located_ref
+
+  @doc """
+  A request's arguments and keyword arguments encoded, and the first ref or
+  stream ref found among them (`nil` if none): the request goes to its
+  worker, in its session, unless it names its own.
+  """
+  @spec encode_request(term(), term()) :: {term(), term(), Ref.t() | StreamRef.t() | nil}
+  def encode_request(args, kwargs) do
+    # A raise in an earlier encode may have left one behind.
+    :erlang.erase(@located)
+    args = encode(args)
+    kwargs = encode(kwargs)
+
+    case :erlang.erase(@located) do
+      :undefined -> {args, kwargs, nil}
+      ref -> {args, kwargs, ref}
+    end
+  end
+
   @doc "An argument, as the adapter expects it."
   @spec encode(term()) :: term()
-  def encode(%Ref{} = ref), do: Ref.to_wire(ref)
-  def encode(%StreamRef{} = stream), do: StreamRef.to_wire(stream)
+  def encode(%Ref{} = ref), do: located(ref, Ref.to_wire(ref))
+  def encode(%StreamRef{} = stream), do: located(stream, StreamRef.to_wire(stream))
   def encode(%MapSet{} = set), do: %{"__type__" => "set", "elements" => Enum.map(set, &encode/1)}
   def encode(%Date{} = date), do: %{"__type__" => "date", "value" => Date.to_iso8601(date)}
   def encode(%Time{} = time), do: %{"__type__" => "time", "value" => Time.to_iso8601(time)}
@@ -49,6 +72,12 @@ defmodule SnakeBridge.Types do
   end
 
   def encode(other), do: other
+
+  # The first ref an encoding meets (see encode_request/2).
+  defp located(ref, wire) do
+    if :erlang.get(@located) == :undefined, do: :erlang.put(@located, ref)
+    wire
+  end
 
   # Keeps improper lists improper.
   defp encode_list([]), do: []
@@ -76,8 +105,11 @@ defmodule SnakeBridge.Types do
   defp plain_tuple?(_tuple, 0), do: true
   defp plain_tuple?(tuple, i), do: plain?(elem(tuple, i - 1)) and plain_tuple?(tuple, i - 1)
 
-  @doc "A reply value, with tagged maps turned into Elixir values; refs record `pool`."
-  @spec decode(term(), atom()) :: term()
+  @doc """
+  A reply value, with tagged maps turned into Elixir values; refs record
+  `pool` (or, given `{pool, {node, worker}}`, the worker too).
+  """
+  @spec decode(term(), atom() | {atom(), SnakePort.Translator.origin()}) :: term()
   def decode(%{"__type__" => type} = map, pool), do: decode_tagged(type, map, pool)
   def decode(%{__struct__: module} = map, pool), do: rebuild(module, map, pool)
   def decode(%{} = map, pool), do: decode_map(map, pool)

@@ -22,9 +22,16 @@ defmodule SnakePort.Callback do
   `CallbackDepthError` before it is sent.  Counting on the worker rather
   than per caller also covers funs that call Python from a process they
   spawn.
+
+  **Node.**  A fun runs on the node it came from (`SnakePort.Wire.callback_node/1`):
+  its closure, and the processes it may talk to, live there.  For a caller
+  on another node, the worker's task runs it there with `:erpc` (one
+  process on that node, decoding the frame itself), and a node that is not
+  connected, or goes away meanwhile, is an `ElixirError` in Python at once.
+  `&Mod.fun/arity` captures carry no node, and run on the worker's node.
   """
 
-  alias SnakePort.{Error, Wire}
+  alias SnakePort.{Error, Translator, Wire}
 
   @depth_key :snakeport_callback_depth
 
@@ -55,18 +62,22 @@ defmodule SnakePort.Callback do
     )
   end
 
+  @typedoc "What decoding needs: the pool's translator, its context, and whether it wants the origin."
+  @type decoder :: %{translator: module(), context: term(), decode_origin: boolean()}
+
   @doc """
   The task's body: the `{:callback_reply, ...}` frame for callback `id`,
-  whose `{:callback, ...}` frame is `frame`.
+  whose `{:callback, ...}` frame is `frame`, sent by worker `origin`.
   """
-  @spec run(binary(), non_neg_integer(), pos_integer(), module(), term()) :: {:frame, binary()}
-  def run(frame, id, depth, translator, context) do
+  @spec run(binary(), non_neg_integer(), pos_integer(), decoder(), Translator.origin()) :: {:frame, binary()}
+  def run(frame, id, depth, decoder, {node, index}) do
     Process.put(@depth_key, depth)
+    translator = decoder.translator
 
     result =
       case Wire.decode(frame) do
         {:ok, {:callback, ^id, fun, args}} when is_list(args) ->
-          invoke(fun, translator.decode_value(args, context), translator)
+          invoke(fun, Translator.decode(decoder, args, node, index), translator)
 
         {:ok, other} ->
           error("error", "ProtocolError", "malformed callback frame #{inspect(other, limit: 5)}")
@@ -77,6 +88,25 @@ defmodule SnakePort.Callback do
 
     {:frame, Wire.callback_reply(id, result)}
   end
+
+  @doc """
+  The task's body for a fun that lives on `node`: `run/5` there, and if
+  that node cannot be reached or goes away, a reply saying so.
+  """
+  @spec run_on(node(), binary(), non_neg_integer(), pos_integer(), decoder(), Translator.origin(), timeout()) ::
+          {:frame, binary()}
+  def run_on(node, frame, id, depth, decoder, origin, timeout) do
+    if node in Node.list() do
+      :erpc.call(node, __MODULE__, :run, [frame, id, depth, decoder, origin], timeout)
+    else
+      {:frame, Wire.callback_reply(id, not_run(node, "is not connected"))}
+    end
+  catch
+    :error, {:erpc, :noconnection} -> {:frame, Wire.callback_reply(id, not_run(node, "went down"))}
+    kind, reason -> {:frame, Wire.callback_reply(id, not_run(node, "failed: #{inspect({kind, reason})}"))}
+  end
+
+  defp not_run(node, what), do: error("exit", nil, "the node #{node}, where the fun lives, #{what}")
 
   defp invoke(fun, args, translator) when is_function(fun, length(args)) do
     {:ok, fun |> apply(args) |> translator.encode_value()}

@@ -112,7 +112,7 @@ defmodule SnakePort.Client do
   defp answer(pool, route, bin) do
     case Wire.decode(bin) do
       {:ok, {:reply, _id, {:ok, value}}} ->
-        {:ok, pool.translator.decode_value(value, pool.context)}
+        {:ok, SnakePort.Translator.decode(pool, value, node(), route.index)}
 
       {:ok, {:reply, _id, {:error, error}}} when is_map(error) ->
         {:error, error |> Error.from_wire() |> explain_restart(pool, route)}
@@ -262,7 +262,7 @@ defmodule SnakePort.Client do
   defp decode_chunk(run, bin) do
     case Wire.decode(bin) do
       {:ok, {:chunk, _id, items}} when is_list(items) ->
-        {:ok, run.pool.translator.decode_value(items, run.pool.context)}
+        {:ok, SnakePort.Translator.decode(run.pool, items, node(), run.route.index)}
 
       {:ok, other} ->
         {:error, "it is not a chunk: #{inspect(other, limit: 5)}"}

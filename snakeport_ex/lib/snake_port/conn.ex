@@ -46,7 +46,7 @@ defmodule SnakePort.Conn do
 
   @typedoc "What the worker does after `handle_data/2` or `close/2`."
   @type response ::
-          {:reply, Call.t(), binary()}
+          {:reply, Call.t() | Pending.Remote.t(), binary()}
           | {:chunk, Stream.t(), binary()}
           | {:done, Stream.t(), binary()}
           | {:fail, Pending.entry(), Error.t()}
@@ -120,7 +120,7 @@ defmodule SnakePort.Conn do
   def python_pid(%__MODULE__{info: info}), do: info["pid"]
 
   @doc "Write one frame to the adapter (recording it first)."
-  @spec write(t(), binary()) :: :ok | {:error, :closed}
+  @spec write(t(), iodata()) :: :ok | {:error, :closed}
   def write(%__MODULE__{port: port, recorder: recorder}, frame) do
     Recorder.record(recorder, :in, frame)
     Port.command(port, frame)
@@ -132,7 +132,7 @@ defmodule SnakePort.Conn do
   @doc """
   Register push stream `id` (the caller has encoded `frame`) and send it.
   """
-  @spec stream(t(), non_neg_integer(), Stream.t(), binary()) :: :ok | {:error, :closed}
+  @spec stream(t(), non_neg_integer(), Stream.t(), iodata()) :: :ok | {:error, :closed}
   def stream(conn, id, %Stream{} = entry, frame) do
     Pending.put(conn.pending, id, entry)
 
@@ -166,6 +166,7 @@ defmodule SnakePort.Conn do
       %Call{} = call -> [{:reply, call, bin}]
       %Stream{} = stream -> [{:done, stream, bin}]
       nil -> []
+      %Pending.Remote{} = remote -> [{:reply, remote, bin}]
     end
   end
 

@@ -29,7 +29,18 @@ defmodule SnakePort.Pending do
     @type t :: %__MODULE__{tag: reference(), caller: pid(), monitor: reference() | nil}
   end
 
-  @type entry :: Call.t() | Stream.t()
+  defmodule Remote do
+    @moduledoc """
+    A request of a caller on another node: its one reply goes to `caller`, the
+    caller's alias (which is also `tag`, its monitor of the worker), so a reply
+    after the caller gave up is dropped by the runtime.
+    """
+    @enforce_keys [:tag, :caller]
+    defstruct [:tag, :caller]
+    @type t :: %__MODULE__{tag: reference(), caller: reference()}
+  end
+
+  @type entry :: Call.t() | Stream.t() | Remote.t()
   @type t :: :ets.tid()
 
   @doc "A new table, owned by the calling process (the pool's supervisor: it outlives a worker process)."
@@ -71,6 +82,15 @@ defmodule SnakePort.Pending do
         entry -> [{id, entry}]
       end
     end)
+  end
+
+  @doc "Take out the request of a remote caller tagged `tag` (it timed out): its id, or nil."
+  @spec take_remote(t(), reference()) :: non_neg_integer() | nil
+  def take_remote(table, tag) do
+    case :ets.select(table, [{{:"$1", %{__struct__: Remote, tag: tag}}, [], [:"$1"]}]) do
+      [id | _] -> if take(table, id), do: id
+      [] -> nil
+    end
   end
 
   @doc "Every push stream of `caller`: `[{id, entry}]`, left in place."

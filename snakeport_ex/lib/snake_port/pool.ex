@@ -29,6 +29,7 @@ defmodule SnakePort.Pool do
     :sessions,
     translator: SnakePort.Translator.Wire,
     context: nil,
+    decode_origin: false,
     default_timeout: 120_000,
     max_callback_depth: 50
   ]
@@ -43,6 +44,7 @@ defmodule SnakePort.Pool do
           sessions: :counters.counters_ref(),
           translator: module(),
           context: term(),
+          decode_origin: boolean(),
           default_timeout: timeout(),
           max_callback_depth: pos_integer()
         }
@@ -124,6 +126,7 @@ defmodule SnakePort.Pool do
       sessions: :counters.new(size, [:write_concurrency]),
       translator: opts[:translator],
       context: opts[:context],
+      decode_origin: SnakePort.Translator.origin?(opts[:translator]),
       default_timeout: opts[:default_timeout],
       max_callback_depth: opts[:max_callback_depth]
     }

@@ -36,13 +36,13 @@ defmodule SnakePort.Recorder do
   end
 
   @doc "Append one frame: `:in` (to Python) or `:out` (from Python)."
-  @spec record(t(), :in | :out, binary()) :: :ok
+  @spec record(t(), :in | :out, iodata()) :: :ok
   def record(nil, _direction, _frame), do: :ok
 
   def record(%__MODULE__{file: file, start: start}, direction, frame) do
     seconds = (System.monotonic_time(:microsecond) - start) / 1.0e6
     tag = if direction == :in, do: "i", else: "o"
-    :file.write(file, [<<tag::binary, seconds::float-64-big, byte_size(frame)::32-big>>, frame])
+    :file.write(file, [<<tag::binary, seconds::float-64-big, IO.iodata_length(frame)::32-big>>, frame])
   end
 
   @doc "Close the file (the worker does when it stops)."

@@ -54,13 +54,20 @@ defmodule SnakePort.Route do
 
     %__MODULE__{
       index: index,
-      worker: :"snakeport_#{key}_#{index}_worker",
+      worker: worker_name(pool, index),
       port: :"snakeport_#{key}_#{index}_port",
       pending: Pending.new(),
       ids: :atomics.new(1, signed: false),
       via_worker: opts[:record] != nil
     }
   end
+
+  @doc """
+  The name worker `index` of the pool named `pool` is registered under, the
+  same on every node (so `{name, node}` reaches it from anywhere).
+  """
+  @spec worker_name(term(), non_neg_integer()) :: atom()
+  def worker_name(pool, index), do: :"snakeport_#{:erlang.phash2(pool, 4_294_967_296)}_#{index}_worker"
 
   @doc "A fresh request id, unique on this worker's ports."
   @spec next_id(t()) :: pos_integer()

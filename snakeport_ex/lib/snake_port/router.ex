@@ -11,7 +11,12 @@ defmodule SnakePort.Router do
   fewest sessions.
 
   Auto-sessions are per pool: a process that uses two pools has one session
-  in each.  Its id lives in the process dictionary.
+  in each.  Its id lives in the process dictionary; on a distributed node
+  it names the node too, since callers of several nodes share a pool.
+
+  Requests of callers on other nodes are placed by the worker they reach
+  (`place/4`), in the same sticky table, so a session has one worker
+  whichever node its callers are on.
   """
 
   alias SnakePort.{Pending, Pool, Route, Sessions}
@@ -34,13 +39,52 @@ defmodule SnakePort.Router do
 
     case Process.get(key) do
       nil ->
-        session = "auto_#{:erlang.pid_to_list(self())}_#{System.unique_integer([:positive])}"
+        session = "auto_#{:erlang.pid_to_list(self())}_#{System.unique_integer([:positive])}#{suffix()}"
         :ok = Sessions.own(self(), pool_name, session)
         Process.put(key, session)
         session
 
       session ->
         session
+    end
+  end
+
+  # Pids and unique integers repeat across nodes; node names do not.
+  defp suffix do
+    case node() do
+      :nonode@nohost -> ""
+      node -> "_#{node}"
+    end
+  end
+
+  @doc """
+  Where worker `index` should serve `session` for a caller on another node:
+  `:here` when the session is stuck to it, or new and the worker is as idle
+  as the least busy one (it is stuck there then, and `owner`, if given,
+  owns it: it is released when that process exits or its node
+  disconnects); `{:moved, other}` when it is stuck to, or is better served
+  by, worker `other`.
+  """
+  @spec place(Pool.t(), String.t(), non_neg_integer(), pid() | nil) :: :here | {:moved, non_neg_integer()}
+  def place(%Pool{sticky: sticky} = pool, session, index, owner) do
+    case :ets.lookup(sticky, session) do
+      [{_, ^index}] ->
+        :here
+
+      [{_, other}] ->
+        {:moved, other}
+
+      [] ->
+        best = least_busy(pool)
+        chosen = if load(pool, index) <= load(pool, best), do: index, else: best
+
+        if :ets.insert_new(sticky, {session, chosen}) do
+          :counters.add(pool.sessions, chosen + 1, 1)
+          if owner, do: Sessions.own_async(owner, pool.name, session)
+          if chosen == index, do: :here, else: {:moved, chosen}
+        else
+          place(pool, session, index, owner)
+        end
     end
   end
 
@@ -100,9 +144,12 @@ defmodule SnakePort.Router do
   defp least_busy(pool) do
     pool
     |> Pool.routes()
-    |> Enum.min_by(fn %Route{index: index, pending: pending} ->
-      {Pool.state(pool, index).status in [:down, :backoff], Pending.count(pending), sessions(pool, index)}
-    end)
+    |> Enum.min_by(fn %Route{index: index} -> load(pool, index) end)
     |> Map.fetch!(:index)
+  end
+
+  defp load(pool, index) do
+    route = Pool.route(pool, index)
+    {Pool.state(pool, index).status in [:down, :backoff], Pending.count(route.pending), sessions(pool, index)}
   end
 end

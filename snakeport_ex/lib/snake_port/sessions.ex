@@ -4,7 +4,11 @@ defmodule SnakePort.Sessions do
   in Python (and unstuck from its worker) when that process exits.
 
   The server monitors each owner once, whatever the number of pools it uses;
-  a release runs in a task, so a slow Python never blocks the server.
+  a release runs in a task, so a slow Python never blocks the server.  An
+  owner may be on another node (a caller of a pool that runs here): its
+  node disconnecting is its exit, and its sessions are released here.  An
+  auto-session this node's process made in a pool of another node is
+  released by that node; here it is only forgotten.
   `await_released/3` waits until a given session has been released, for
   code (and tests) that must know its Python objects are gone.
   """
@@ -20,6 +24,14 @@ defmodule SnakePort.Sessions do
   @doc "`owner` made `session` in `pool`: release it when `owner` exits."
   @spec own(pid(), Pool.name(), String.t()) :: :ok
   def own(owner, pool, session), do: GenServer.call(__MODULE__, {:own, owner, {pool, session}})
+
+  @doc """
+  As `own/3` without waiting (a worker placing a remote caller's session:
+  `owner` may be on another node, and its node disconnecting counts as its
+  exit).
+  """
+  @spec own_async(pid(), Pool.name(), String.t()) :: :ok
+  def own_async(owner, pool, session), do: GenServer.cast(__MODULE__, {:own, owner, {pool, session}})
 
   @doc "Stop watching `sessions` (they were released or forgotten by their owner)."
   @spec disown(pid(), [key()]) :: :ok
@@ -44,14 +56,7 @@ defmodule SnakePort.Sessions do
   end
 
   @impl true
-  def handle_call({:own, owner, key}, _from, state) do
-    owners =
-      Map.update(state.owners, owner, {Process.monitor(owner), [key]}, fn {monitor, keys} ->
-        {monitor, [key | keys]}
-      end)
-
-    {:reply, :ok, %{state | owners: owners, owned: Map.put(state.owned, key, owner)}}
-  end
+  def handle_call({:own, owner, key}, _from, state), do: {:reply, :ok, owned(state, owner, key)}
 
   def handle_call({:disown, owner, keys}, _from, state) do
     state = %{state | owned: Map.drop(state.owned, keys)}
@@ -84,6 +89,18 @@ defmodule SnakePort.Sessions do
   end
 
   @impl true
+  def handle_cast({:own, owner, key}, state), do: {:noreply, owned(state, owner, key)}
+
+  defp owned(state, owner, key) do
+    owners =
+      Map.update(state.owners, owner, {Process.monitor(owner), [key]}, fn {monitor, keys} ->
+        {monitor, [key | keys]}
+      end)
+
+    %{state | owners: owners, owned: Map.put(state.owned, key, owner)}
+  end
+
+  @impl true
   # A release task ended (its result, then its DOWN, or only a DOWN if it crashed).
   def handle_info({ref, _result}, %{tasks: tasks} = state) when is_map_key(tasks, ref) do
     Process.demonitor(ref, [:flush])
@@ -100,7 +117,7 @@ defmodule SnakePort.Sessions do
       Enum.reduce(keys, state.tasks, fn {pool, session} = key, tasks ->
         task =
           Task.Supervisor.async_nolink(SnakePort.TaskSupervisor, fn ->
-            SnakePort.release_session(pool, session, timeout: 10_000)
+            SnakePort.release_owned(pool, session)
           end)
 
         Map.put(tasks, task.ref, key)

@@ -24,6 +24,36 @@ defmodule SnakePort.Translator do
   @doc "A wire value (already decoded from ETF) as the user should see it."
   @callback decode_value(value :: term(), context :: term()) :: term()
 
+  @doc """
+  As `decode_value/2`, told which worker the value came from (`origin`: its
+  node and index), so the refs made from it can record where their objects
+  live and be used from any node (SnakeBridge's refs do).  Optional: a
+  translator without it gets `decode_value/2`.
+  """
+  @callback decode_value(value :: term(), context :: term(), origin :: origin()) :: term()
+
+  @optional_callbacks decode_value: 3
+
+  @typedoc "The worker a value came from: its node and its index in the pool."
+  @type origin :: {node(), non_neg_integer()}
+
+  @doc "Whether `translator` wants to know where values come from (exports `decode_value/3`)."
+  @spec origin?(module()) :: boolean()
+  def origin?(translator) do
+    Code.ensure_loaded?(translator) and function_exported?(translator, :decode_value, 3)
+  end
+
+  @doc """
+  Decode `value` with the translator of `holder` (a pool, or a remote pool),
+  telling it the value came from worker `index` on `node` if it wants to know.
+  """
+  @spec decode(map(), term(), node(), non_neg_integer()) :: term()
+  def decode(%{translator: translator, context: context, decode_origin: true}, value, node, index),
+    do: translator.decode_value(value, context, {node, index})
+
+  def decode(%{translator: translator, context: context}, value, _node, _index),
+    do: translator.decode_value(value, context)
+
   @doc "A value an Elixir fun returned, as the adapter should receive it."
   @callback encode_value(value :: term()) :: term()
 end

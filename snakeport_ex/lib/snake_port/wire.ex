@@ -58,6 +58,22 @@ defmodule SnakePort.Wire do
   @spec call(id(), map()) :: binary()
   def call(id, request), do: :erlang.term_to_binary({:call, id, request})
 
+  # `{:call, ` as encoded, without the id and the request: <<131, SMALL_TUPLE_EXT, 3, atom>>.
+  @call_head (fn <<131, atom::binary>> -> <<131, 104, 3, atom::binary>> end).(:erlang.term_to_binary(:call))
+
+  @doc """
+  `{:call, id, request}` as iodata, for a request already encoded by a
+  caller on another node (`body` is `term_to_binary(request)`): its bytes go
+  into the frame as they came, without being decoded here.
+  """
+  @spec call_body(id(), binary()) :: iodata()
+  def call_body(id, <<131, 80, _::binary>> = compressed), do: call(id, :erlang.binary_to_term(compressed))
+
+  def call_body(id, <<131, request::binary>>) do
+    <<131, id_bytes::binary>> = :erlang.term_to_binary(id)
+    [@call_head, id_bytes, request]
+  end
+
   @doc "`{:cancel, id}`, encoded."
   @spec cancel(id()) :: binary()
   def cancel(id), do: :erlang.term_to_binary({:cancel, id})
@@ -142,6 +158,45 @@ defmodule SnakePort.Wire do
   end
 
   def send_target(_), do: nil
+
+  @doc """
+  The node of the fun in a `{:callback, CbId, Fun, Args}` frame, read from
+  its bytes (Python sends the fun back byte for byte): the node whose
+  process encoded it, in OTP 25 and 26 its creator's (a `NEW_FUN_EXT`'s pid).
+  `nil` for `&Mod.fun/arity` captures (no pid), a node this VM has never
+  heard of, or a frame that does not parse.
+  """
+  @spec callback_node(binary()) :: node() | nil
+  def callback_node(<<131, 80, _size::32, compressed::binary>>) do
+    callback_node(<<131, :zlib.uncompress(compressed)::binary>>)
+  rescue
+    _ -> nil
+  end
+
+  def callback_node(<<131, 104, 4, rest::binary>>) do
+    with {"callback", rest} <- atom(rest),
+         {:ok, rest} <- skip_integer(rest),
+         <<112, _size::32, _arity, _uniq::binary-16, _index::32, _free::32, rest::binary>> <- rest,
+         {_module, rest} <- atom(rest),
+         {:ok, rest} <- skip_integer(rest),
+         {:ok, rest} <- skip_integer(rest),
+         {:ok, <<_tag, rest::binary>>} <- pid_bytes(rest),
+         {node, _} <- atom(rest) do
+      :erlang.binary_to_existing_atom(node, :utf8)
+    else
+      _ -> nil
+    end
+  rescue
+    ArgumentError -> nil
+  end
+
+  def callback_node(_), do: nil
+
+  defp skip_integer(<<97, _, rest::binary>>), do: {:ok, rest}
+  defp skip_integer(<<98, _::32, rest::binary>>), do: {:ok, rest}
+  defp skip_integer(<<110, n, _sign, _::binary-size(n), rest::binary>>), do: {:ok, rest}
+  defp skip_integer(<<111, n::32, _sign, _::binary-size(n), rest::binary>>), do: {:ok, rest}
+  defp skip_integer(_), do: :error
 
   # NEW_PID_EXT: node atom, ID, Serial, Creation (4 bytes each); PID_EXT: creation in 1 byte.
   defp pid_bytes(<<88, rest::binary>> = bin), do: pid_bytes(bin, rest, 12)

@@ -27,12 +27,21 @@ defmodule SnakePort.Worker do
 
   When the worker records frames (`:record`), callers send their frames
   through it, since the recording file belongs to the worker.
+
+  **Callers on other nodes** cannot write to the port: they send the worker
+  their encoded request (`{:snakeport_call, ...}`, see `SnakePort.Remote`),
+  which it places (`SnakePort.Router.place/4`), registers and writes; the
+  reply binary goes back to the caller as it came.  The worker joins its
+  pool's `:pg` group once its adapter has started, so other nodes find it
+  (`SnakePort.Cluster`).  Callbacks run on the node the fun came from, and
+  `snakeport.send` to a pid on another node is delivered if that node is
+  connected (else Python is told, as for a dead pid).
   """
   use GenServer
 
   require Logger
 
-  alias SnakePort.{Callback, Conn, Error, Pending, Pool, Restarts, Route}
+  alias SnakePort.{Callback, Conn, Error, Pending, Pool, Restarts, Route, Router, Wire}
 
   defstruct [:pool, :index, :opts, :conn, :route, :restarts, state: %Route.State{}, held: []]
 
@@ -78,7 +87,9 @@ defmodule SnakePort.Worker do
     # Left by a previous worker process: their callers saw it die.
     :ets.delete_all_objects(route.pending)
     state = %__MODULE__{pool: pool, index: index, opts: opts, route: route, restarts: Restarts.new(opts)}
-    {:ok, start_adapter(state)}
+    state = start_adapter(state)
+    :ok = SnakePort.Cluster.join(pool.name)
+    {:ok, state}
   end
 
   # Blocks until the adapter is ready (or failed); meanwhile callers' frames
@@ -154,6 +165,30 @@ defmodule SnakePort.Worker do
     {:noreply, pass_on(state, id, frame)}
   end
 
+  # A caller on another node: its request, encoded, to place, register and write.
+  def handle_info({:snakeport_call, tag, session, owner, body}, state) do
+    case Router.place(state.pool, session, state.index, owner) do
+      :here ->
+        id = Route.next_id(state.route)
+        Pending.put(state.route.pending, id, %Pending.Remote{tag: tag, caller: tag})
+        {:noreply, pass_on(state, id, Wire.call_body(id, body))}
+
+      {:moved, index} ->
+        :erlang.send(tag, {tag, {:moved, sibling(state, index)}}, [:noconnect])
+        {:noreply, state}
+    end
+  end
+
+  # A remote caller timed out.
+  def handle_info({:snakeport_cancel, tag}, state) do
+    case Pending.take_remote(state.route.pending, tag) do
+      nil -> :ok
+      id -> if state.conn, do: Conn.write(state.conn, Wire.cancel(id))
+    end
+
+    {:noreply, state}
+  end
+
   def handle_info({ref, {:frame, frame}}, %{conn: %Conn{}} = state) when is_reference(ref) do
     Process.demonitor(ref, [:flush])
     {:noreply, finish_callback(state, ref, fn _running -> frame end)}
@@ -213,6 +248,30 @@ defmodule SnakePort.Worker do
   def handle_call({:stream, _id, _entry, _frame}, _from, state),
     do: {:reply, {:error, down_error(state)}, state}
 
+  # A push stream of a caller on another node: placed like its calls.
+  def handle_call({:snakeport_stream, session, owner, body, %Pending.Stream{} = entry}, from, state) do
+    case Router.place(state.pool, session, state.index, owner) do
+      :here ->
+        id = Route.next_id(state.route)
+
+        case handle_call({:stream, id, entry, Wire.call_body(id, body)}, from, state) do
+          {:reply, :ok, state} -> {:reply, {:ok, id, state.index}, state}
+          reply -> reply
+        end
+
+      {:moved, index} ->
+        {:reply, {:moved, sibling(state, index)}, state}
+    end
+  end
+
+  # What a caller on another node needs to know of the pool (SnakePort.Remote).
+  def handle_call(:snakeport_settings, _from, %{pool: pool} = state) do
+    settings =
+      Map.take(pool, [:translator, :context, :default_timeout, :max_callback_depth])
+
+    {:reply, settings, state}
+  end
+
   def handle_call({:write, frame}, _from, %{conn: %Conn{} = conn} = state),
     do: {:reply, Conn.write(conn, frame), state}
 
@@ -254,6 +313,12 @@ defmodule SnakePort.Worker do
     state
   end
 
+  # A remote caller learns which worker answered (its refs record it).
+  defp act({:reply, %Pending.Remote{tag: tag}, bin}, state) do
+    :erlang.send(tag, {tag, {state.index, bin}}, [:noconnect])
+    state
+  end
+
   defp act({:chunk, %Pending.Stream{tag: tag, caller: caller}, bin}, state) do
     send(caller, {tag, :chunk, bin})
     state
@@ -272,17 +337,32 @@ defmodule SnakePort.Worker do
   end
 
   defp act({:callback, id, frame, depth}, state) do
-    pool = state.pool
-    args = [frame, id, depth, pool.translator, pool.context]
-    task = Task.Supervisor.async_nolink(SnakePort.TaskSupervisor, Callback, :run, args)
     timeout = state.opts[:callback_timeout]
+    args = [frame, id, depth, decoder(state), {node(), state.index}]
+
+    {fun, args} =
+      case Wire.callback_node(frame) do
+        node when node in [nil, node()] -> {:run, args}
+        node -> {:run_on, [node | args] ++ [timeout]}
+      end
+
+    task = Task.Supervisor.async_nolink(SnakePort.TaskSupervisor, Callback, fun, args)
     timer = if timeout != :infinity, do: Process.send_after(self(), {:callback_timeout, task.ref}, timeout)
     running = %Callback.Running{id: id, pid: task.pid, timer: timer, timeout: timeout}
     %{state | conn: Conn.put_callback(state.conn, task.ref, running)}
   end
 
   defp act({:message, pid, term}, state) do
-    send(pid, state.pool.translator.decode_value(term, state.pool.context))
+    message = SnakePort.Translator.decode(state.pool, term, node(), state.index)
+
+    if node(pid) == node() do
+      send(pid, message)
+    else
+      # Never wait for a connection here: a node that is not connected is as good as dead.
+      with :noconnect <- :erlang.send(pid, message, [:noconnect]),
+           do: refuse_send(state, pid, "node #{node(pid)} of process #{inspect(pid)} is not connected")
+    end
+
     state
   end
 
@@ -308,6 +388,14 @@ defmodule SnakePort.Worker do
     Logger.log(level, message)
     state
   end
+
+  defp refuse_send(%{conn: %Conn{} = conn}, pid, reason), do: Conn.write(conn, Wire.send_failed(pid, reason))
+  defp refuse_send(_state, _pid, _reason), do: :ok
+
+  defp decoder(%{pool: pool}),
+    do: %{translator: pool.translator, context: pool.context, decode_origin: pool.decode_origin}
+
+  defp sibling(state, index), do: Process.whereis(Pool.route(state.pool, index).worker)
 
   defp respond(state, []), do: state
   defp respond(state, [response | rest]), do: respond(act(response, state), rest)

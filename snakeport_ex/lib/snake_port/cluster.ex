@@ -1,0 +1,215 @@
+defmodule SnakePort.Cluster do
+  @moduledoc """
+  Pools seen across a cluster of BEAM nodes, with OTP's own tools: each
+  worker joins a `:pg` process group of its pool (scope `SnakePort.PG`), so
+  every connected node knows which workers run which pool, and `:pg` drops
+  the members of a node that goes down.
+
+  This server keeps what a node that calls pools on other nodes remembers:
+  where each of its sessions lives (`{pool, session} -> worker pid`), how
+  many of its sessions each remote worker holds (to spread new ones), and
+  each remote pool's settings (`SnakePort.Remote`).  When a node goes down
+  or disconnects, the sessions this node had there are forgotten (their
+  Python objects are gone, or are released by that node), so the next call
+  of such a session goes to a node that is up.
+
+  Nothing here is read on the local path: a call to a pool that runs on
+  this node never looks at the cluster.
+  """
+  use GenServer
+
+  alias SnakePort.Error
+
+  @scope SnakePort.PG
+  @sticky :snakeport_cluster_sticky
+  @meta :snakeport_cluster_meta
+
+  @doc "The `:pg` scope SnakePort's pools live in (started by the `:snakeport` application)."
+  @spec scope() :: atom()
+  def scope, do: @scope
+
+  @doc "The calling worker process joins pool `name`'s group."
+  @spec join(term()) :: :ok
+  def join(name), do: :pg.join(@scope, group(name), self())
+
+  @doc "The workers of pool `name` on every connected node, this one included."
+  @spec members(term()) :: [pid()]
+  def members(name), do: :pg.get_members(@scope, group(name))
+
+  @doc "The workers of pool `name` on other nodes."
+  @spec remote_members(term()) :: [pid()]
+  def remote_members(name), do: Enum.reject(members(name), &(node(&1) == node()))
+
+  @doc "Whether pool `name` runs on some other connected node."
+  @spec running_elsewhere?(term()) :: boolean()
+  def running_elsewhere?(name), do: remote_members(name) != []
+
+  @doc "The other nodes that run pool `name`."
+  @spec nodes(term()) :: [node()]
+  def nodes(name), do: name |> remote_members() |> Enum.map(&node/1) |> Enum.uniq()
+
+  @doc """
+  Wait until pool `name` runs on this node or on a connected one (`:pg`
+  learns another node's groups shortly after the nodes connect).
+  """
+  @spec await_pool(term(), timeout()) :: :ok | :timeout
+  def await_pool(name, timeout \\ 5_000) do
+    deadline = if timeout == :infinity, do: :infinity, else: System.monotonic_time(:millisecond) + timeout
+    await_members(name, deadline)
+  end
+
+  defp await_members(name, deadline) do
+    cond do
+      members(name) != [] -> :ok
+      deadline != :infinity and System.monotonic_time(:millisecond) >= deadline -> :timeout
+      true -> wait_a_bit(name, deadline)
+    end
+  end
+
+  defp wait_a_bit(name, deadline) do
+    Process.sleep(10)
+    await_members(name, deadline)
+  end
+
+  defp group(name), do: {:snakeport_pool, name}
+
+  # -- where this node's sessions live on other nodes ------------------------------
+
+  @doc """
+  The remote worker for `session` of pool `name`: the one it went to before
+  (while that worker is still a member of the pool), else a new choice:
+  among the pool's workers on other nodes (on node `pin` only, when given),
+  the one holding the fewest of this node's sessions.  The worker may move
+  a new session to a less busy sibling (`restick/3`).
+  """
+  @spec route(term(), String.t(), node() | nil) :: {:ok, pid()} | {:error, Error.t()}
+  def route(name, session, pin) do
+    members = remote_members(name)
+
+    case :ets.lookup(@sticky, {name, session}) do
+      [{_, pid}] when pin in [nil, node(pid)] ->
+        if pid in members, do: {:ok, pid}, else: choose(name, session, members, pin, pid)
+
+      [{_, previous}] ->
+        choose(name, session, members, pin, previous)
+
+      [] ->
+        choose(name, session, members, pin, nil)
+    end
+  end
+
+  defp choose(name, session, members, pin, previous) do
+    candidates = if pin, do: Enum.filter(members, &(node(&1) == pin)), else: members
+
+    case candidates do
+      [] ->
+        {:error, unavailable(name, pin)}
+
+      candidates ->
+        pid = Enum.min_by(candidates, &sessions_on/1)
+        stick(name, session, pid, previous)
+        {:ok, pid}
+    end
+  end
+
+  @doc "`session` of pool `name` lives on worker `pid` now (the worker said so)."
+  @spec restick(term(), String.t(), pid()) :: :ok
+  def restick(name, session, pid) do
+    previous =
+      case :ets.lookup(@sticky, {name, session}) do
+        [{_, previous}] -> previous
+        [] -> nil
+      end
+
+    stick(name, session, pid, previous)
+  end
+
+  defp stick(_name, _session, pid, pid), do: :ok
+
+  defp stick(name, session, pid, previous) do
+    :ets.insert(@sticky, {{name, session}, pid})
+    :ets.update_counter(@meta, {:sessions, pid}, 1, {{:sessions, pid}, 0})
+    if previous, do: uncount(previous)
+    :ok
+  end
+
+  @doc "Forget where `session` of pool `name` lived (released, or its owner exited)."
+  @spec forget(term(), String.t()) :: :ok
+  def forget(name, session) do
+    case :ets.take(@sticky, {name, session}) do
+      [{_, pid}] -> uncount(pid)
+      [] -> :ok
+    end
+
+    :ok
+  end
+
+  defp uncount(pid) do
+    :ets.update_counter(@meta, {:sessions, pid}, -1, {{:sessions, pid}, 1})
+    :ok
+  end
+
+  defp sessions_on(pid) do
+    case :ets.lookup(@meta, {:sessions, pid}) do
+      [{_, n}] -> n
+      [] -> 0
+    end
+  end
+
+  @doc "The error for a pool that no connected node (or not node `pin`) runs."
+  @spec unavailable(term(), node() | nil) :: Error.t()
+  def unavailable(name, nil) do
+    seen = with %{node: node} <- info(name), do: " (it ran on #{node})"
+
+    Error.new(
+      "NodeDown",
+      "SnakePort pool #{inspect(name)} runs on no connected node#{seen || ""}, and not on this one"
+    )
+  end
+
+  def unavailable(name, pin) do
+    if pin in Node.list() do
+      Error.new("PoolNotStarted", "SnakePort pool #{inspect(name)} does not run on node #{pin}")
+    else
+      Error.new("NodeDown", "node #{pin}, pinned for SnakePort pool #{inspect(name)}, is not connected")
+    end
+  end
+
+  # -- remote pools' settings --------------------------------------------------------
+
+  @doc "The cached settings of remote pool `name` (a `SnakePort.Remote`), or nil."
+  @spec info(term()) :: SnakePort.Remote.t() | nil
+  def info(name) do
+    case :ets.lookup(@meta, {:info, name}) do
+      [{_, remote}] -> remote
+      [] -> nil
+    end
+  end
+
+  @doc false
+  @spec put_info(SnakePort.Remote.t()) :: true
+  def put_info(remote), do: :ets.insert(@meta, {{:info, remote.name}, remote})
+
+  # -- the server: owns the tables, forgets what lived on nodes that went down ------
+
+  @doc false
+  @spec start_link(keyword()) :: GenServer.on_start()
+  def start_link(_opts), do: GenServer.start_link(__MODULE__, :ok, name: __MODULE__)
+
+  @impl true
+  def init(:ok) do
+    :ets.new(@sticky, [:named_table, :public, :set, read_concurrency: true, write_concurrency: true])
+    :ets.new(@meta, [:named_table, :public, :set, read_concurrency: true, write_concurrency: true])
+    :ok = :net_kernel.monitor_nodes(true)
+    {:ok, nil}
+  end
+
+  @impl true
+  def handle_info({:nodedown, node}, state) do
+    :ets.select_delete(@sticky, [{{:_, :"$1"}, [{:==, {:node, :"$1"}, node}], [true]}])
+    :ets.select_delete(@meta, [{{{:sessions, :"$1"}, :_}, [{:==, {:node, :"$1"}, node}], [true]}])
+    {:noreply, state}
+  end
+
+  def handle_info(_other, state), do: {:noreply, state}
+end
