@@ -13,13 +13,13 @@ import fcntl
 import os
 import sys
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # the baseline imports as little as the adapter
-    from collections.abc import Callable
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "adapter"))
 
 from snakeport.core.framing import FrameBuffer, Oversize
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the baseline imports as little as the adapter
+    from collections.abc import Callable
 
 
 def main() -> None:
