@@ -111,6 +111,31 @@ defmodule SnakeBridge.ApiTest do
     end
 
     @tag :capture_log
+    @tag :tmp_dir
+    test "each kind of start failure, with its reason", %{tmp_dir: dir} do
+      not_executable = Path.join(dir, "python3")
+      File.write!(not_executable, "#!/bin/sh\n")
+      fakes = Path.expand("../../snakeport_ex/test/fakes", __DIR__)
+
+      for {name, opts, expected} <- [
+            {:k_path, [python: "no-such-python-7731"], ~s("no-such-python-7731" is not on the PATH)},
+            {:k_exec, [python: not_executable], "#{not_executable} is not executable"},
+            {:k_script, [adapter: "/nonexistent/adapter.py"], "the adapter script /nonexistent/adapter.py"},
+            {:k_exit, [adapter: Path.join(fakes, "exits_at_start.py")],
+             "exited with status 3 before it was ready; its last stderr lines:\n    fake adapter: loading"},
+            {:k_startup, [adapter_args: ["--helper-path", "/nonexistent/helpers"]],
+             "failed to start: HelperLoadError"}
+          ] do
+        assert {:error, %Error{python_type: "WorkerDown", message: message}} = start_and_check(name, opts)
+        assert message =~ expected
+
+        # A call answers the same, never raises.
+        assert {:error, %Error{message: ^message}} =
+                 SnakeBridge.call("math", "sqrt", [1], __runtime__: [pool_name: name])
+      end
+    end
+
+    @tag :capture_log
     test "a Python older than 3.10 is named, with its version" do
       fake = Path.expand("../../snakeport_ex/test/fakes/old_python", __DIR__)
 

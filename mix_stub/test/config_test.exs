@@ -60,6 +60,11 @@ defmodule SnakeBridge.ConfigTest do
     assert {:ok, %{workers: [_, _] = workers}} = SnakeBridge.stats(:sized_pool)
     assert {:ok, 1} = SnakeBridge.call("operator", "pos", [1], opts)
     assert Enum.all?(workers, &(&1.adapter["threads"] == 3))
+
+    for worker <- workers,
+        key <- ~w(sessions refs streams running queued threads pool_threads protocol_errors),
+        do: assert(Map.has_key?(worker.adapter, key), "stats lacks #{key}")
+
     {:ok, pool} = SnakeBridge.Runtime.pool(:sized_pool)
     assert {:ok, %{"threads" => 3}} = SnakePort.info(pool, 1)
   end
