@@ -87,6 +87,20 @@ defmodule SnakeBridge.Config do
       System.find_executable("python3") || "python3"
   end
 
+  @doc """
+  The adapter script the pools run: `config :snakebridge, adapter:` (or
+  `adapter_path:`) when it is a path, else the launcher the `:snakeport`
+  application carries (for tools and benchmarks that start it by hand).
+  """
+  @spec adapter_path() :: String.t()
+  def adapter_path do
+    case {Application.get_env(:snakebridge, :adapter_path), Application.get_env(:snakebridge, :adapter)} do
+      {path, _} when is_binary(path) -> path
+      {nil, path} when is_binary(path) -> path
+      _ -> SnakePort.Options.default_adapter()
+    end
+  end
+
   @doc "The name SnakePort knows SnakeBridge's pool `name` by (pools of other users of SnakePort never clash)."
   @spec core_pool(atom()) :: {SnakeBridge, atom()}
   def core_pool(name), do: {SnakeBridge, name}
