@@ -341,7 +341,11 @@ class Adapter:
 
     def _died(self, what: str) -> AdapterDied:
         process = self.process
-        status = process.poll() if process is not None else None
+        status = None
+        if process is not None:
+            # Its output can end a moment before the process does: give the status a moment.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                status = process.wait(0.5)
         ended = "" if status is None else f" (exit status {status})"
         return AdapterDied(f"{what}{ended}; the adapter's stderr:\n{self.stderr()}")
 
