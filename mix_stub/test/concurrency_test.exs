@@ -32,7 +32,8 @@ defmodule SnakeBridge.ConcurrencyTest do
 
     {took, result} = timed(fn -> SnakeBridge.call("operator", "add", [1, 2], opts) end)
     assert result == {:ok, 3}
-    assert took < 100, "the call after a cancelled sleep took #{took} ms"
+    # ~100 ms at most (the sleep had 1.7 s to go); a margin for a busy machine.
+    assert took < 200, "the call after a cancelled sleep took #{took} ms"
     assert {:ok, %{workers: [%{in_flight: 0, restarts: 0}]}} = SnakeBridge.stats(:cancel_pool)
   end
 

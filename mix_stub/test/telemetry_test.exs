@@ -88,9 +88,14 @@ defmodule SnakeBridge.TelemetryTest do
     assert {:error, %Error{python_type: "WorkerDown"}} =
              SnakeBridge.call("os", "_exit", [9], __runtime__: [pool_name: :observed])
 
-    assert_receive {:event, [:snakeport, :worker, :exit], _, %{status: 9, pool: {SnakeBridge, :observed}}}
-    assert_receive {:event, [:snakeport, :worker, :restart], %{delay: 0}, %{reason: :exit, restarts: 1}}
-    assert_receive {:event, [:snakeport, :worker, :start], _, %{python_pid: new_pid, restarts: 1}}
+    assert_receive {:event, [:snakeport, :worker, :exit], _, %{status: 9, pool: {SnakeBridge, :observed}}},
+                   5_000
+
+    assert_receive {:event, [:snakeport, :worker, :restart], %{delay: 0}, %{reason: :exit, restarts: 1}},
+                   5_000
+
+    # The restarted adapter is ready a start later (~30 ms; more on a busy machine).
+    assert_receive {:event, [:snakeport, :worker, :start], _, %{python_pid: new_pid, restarts: 1}}, 10_000
     assert new_pid != pid
 
     start_supervised!({SnakeBridge, id: :unstartable, pools: [unstartable: [python: "/nonexistent/python"]]})
