@@ -3,7 +3,7 @@ defmodule SnakeBridge.ApiTest do
   use ExUnit.Case, async: false
 
   alias SnakeBridge.{Error, Runtime}
-  alias SnakeBridge.TestModules.{Math, OsPath}
+  alias SnakeBridge.TestModules.{Math, Numpy, OsPath}
 
   describe "bang functions return the value or raise SnakeBridge.Error" do
     test "call!, get!, method!, attr!, set_attr!, call_helper!" do
@@ -66,6 +66,8 @@ defmodule SnakeBridge.ApiTest do
       assert_in_delta pi, 3.14159, 0.0001
       assert {:ok, "a/b"} = Runtime.call(OsPath, :join, ["a", "b"])
       assert OsPath.__snakebridge_library__() == "os"
+      # RUNTIME_API.md's example, as written.
+      assert {:ok, 2.0} = SnakeBridge.Runtime.call(Numpy, :mean, [[1, 2, 3]])
     end
 
     test "wrappers, and their docs from Python's signature and docstring" do

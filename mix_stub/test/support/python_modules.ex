@@ -11,3 +11,8 @@ defmodule SnakeBridge.TestModules.OsPath do
   @moduledoc "Python's os.path, with an undocumented wrapper."
   use SnakeBridge.PythonModule, python: "os.path", functions: [:join]
 end
+
+defmodule SnakeBridge.TestModules.Numpy do
+  @moduledoc "numpy, as SnakeBridge's generated modules name it (the Runtime API's own example)."
+  use SnakeBridge.PythonModule, python: "numpy"
+end
