@@ -81,7 +81,7 @@ defmodule SnakePort.SnakeBridgeClient do
     with :ok <- refused(Request.check_protocol(payload), meta) do
       Settings.running()
       |> Enum.reduce_while({:ok, 0}, fn pool, {:ok, total} ->
-        case SnakePort.release_session(pool, session, timeout: timeout(opts)) do
+        case SnakePort.release_session(pool, session, timeout_opt(timeout(opts))) do
           {:ok, count} when is_integer(count) -> {:cont, {:ok, total + count}}
           {:ok, _} -> {:cont, {:ok, total}}
           error -> {:halt, Errors.reply(error, %{meta | pool: pool.name})}

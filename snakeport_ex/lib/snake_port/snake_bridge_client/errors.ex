@@ -204,8 +204,8 @@ defmodule SnakePort.SnakeBridgeClient.Errors do
     })
   end
 
-  # Names, not literals: SnakePort compiles without Snakepit.
-  defp snakepit, do: Module.concat([Snakepit, Error])
+  # Only the name: SnakePort compiles without Snakepit, whose struct is built with struct/2.
+  defp snakepit, do: Snakepit.Error
 
   defp snakepit?, do: Code.ensure_loaded?(snakepit())
 end

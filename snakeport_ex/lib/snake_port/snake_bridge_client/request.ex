@@ -114,7 +114,8 @@ defmodule SnakePort.SnakeBridgeClient.Request do
   end
 
   defp legacy_allowed? do
-    (System.get_env("SNAKEBRIDGE_ALLOW_LEGACY_PROTOCOL") || "") |> (String.downcase() in ["1", "true", "yes"])
+    flag = System.get_env("SNAKEBRIDGE_ALLOW_LEGACY_PROTOCOL") || ""
+    String.downcase(flag) in ["1", "true", "yes"]
   end
 
   defp check_module(payload) do
