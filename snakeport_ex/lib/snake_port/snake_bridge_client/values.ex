@@ -28,7 +28,8 @@ defmodule SnakePort.SnakeBridgeClient.Values do
       UTF-8 or not: `Types.decode` passes any binary through, which is what
       a `bytes` tag decodes to, so a 1 MB result is not base64-encoded to
       be decoded again.  Tensor maps (`"arrays" => "tensor"`) arrive with
-      their raw data and their shape as a tuple.
+      their raw data, and their shape as a `tuple` tag (a tuple once
+      decoded).
 
   Both directions first check whether anything needs changing, so plain
   data (numbers, strings, lists and string-keyed maps of them) is returned
