@@ -328,6 +328,8 @@ class Adapter:
                 raise self._died(f"no frame from the adapter within {timeout:g} s")
             chunk = os.read(fd, max(1 << 16, self._framer.pending_need()))
             if not chunk:
+                with contextlib.suppress(subprocess.TimeoutExpired):  # so that its exit status is known
+                    self._running().wait(timeout=1)
                 raise self._died("the adapter exited")
             self._frames.extend(
                 bytes(got) for got in self._framer.feed(chunk) if not isinstance(got, Oversize)
