@@ -17,8 +17,22 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from snakeport.core.framing import FrameBuffer, Oversize
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the baseline imports as little as the adapter
+    from collections.abc import Callable
+
 
 def main() -> None:
+    serve(framed)
+
+
+def framed(payload: bytes | bytearray) -> list[memoryview]:
+    """A frame's pieces: its 4-byte header and its body."""
+    return [memoryview(len(payload).to_bytes(4, "big")), memoryview(payload)]
+
+
+def serve(answer: Callable[[bytes | bytearray], list[memoryview] | None]) -> None:
+    """Read frames until the input ends; write the pieces ``answer(frame)`` gives for each (None: none)."""
     for fd in (0, 1):
         with contextlib.suppress(OSError):
             fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
@@ -38,12 +52,13 @@ def main() -> None:
         for payload in frames:
             if isinstance(payload, Oversize):
                 continue
-            _write(payload)
+            parts = answer(payload)
+            if parts is not None:
+                _write(parts)
 
 
-def _write(payload: bytes | bytearray) -> None:
-    """The frame back, header and body in one writev, however the pipe splits it."""
-    parts = [memoryview(len(payload).to_bytes(4, "big")), memoryview(payload)]
+def _write(parts: list[memoryview]) -> None:
+    """The pieces in one writev, however the pipe splits them."""
     while parts:
         written = os.writev(1, parts)
         while parts and written >= len(parts[0]):

@@ -107,9 +107,19 @@ def test_dataframe_idioms(wire: Wire) -> None:
         "a": [1, 2],
         "b": [0.5, 1.5],
     }
-    column = wire.ok(call_type="method", instance=frame, function="__getitem__", args=["b"])
-    got = wire.ok(call_type="method", instance=column, function="to_numpy", arrays="tensor")
+    got = wire.ok(call_type="method", instance=frame, function="__getitem__", args=["b"], arrays="tensor")
     assert (got["dtype"], got["shape"], data(got)) == ("f64", (2,), struct.pack("=2d", 0.5, 1.5))
+    whole = wire.ok(call_type="method", instance=frame, function="to_numpy", arrays="tensor")
+    assert (whole["dtype"], whole["shape"], data(whole)) == (
+        "f64",
+        (2, 2),
+        struct.pack("=4d", 1, 0.5, 2, 1.5),
+    )
+    same = wire.ok(call_type="method", instance=frame, function="__getitem__", args=["b"])
+    assert same["__type__"] == "ref" and same["type_name"] == "Series"  # without "arrays": a ref, as before
+    status, error = wire.reply(call_type="get_attr", instance=frame, attr="columns", arrays="tensor")
+    assert status == "error" and "dtype object has no tensor form" in error["message"]  # as an ndarray's
+
     stamps = call(wire, "pandas", "date_range", "2026-01-01", kwargs={"periods": 2})
     records = wire.ok(call_type="method", instance=stamps, function="to_list")
     assert records == [datetime.datetime(2026, 1, 1), datetime.datetime(2026, 1, 2)]

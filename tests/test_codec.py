@@ -203,6 +203,18 @@ def test_tagged_bytes_explicit_form(codec: Any) -> None:
     assert codec.decode(wire) == b"abc" and type(codec.decode(wire)) is bytes
 
 
+def test_the_data_of_bytes_and_tensor_maps_is_never_text(codec: Any) -> None:
+    """Their ``data`` is read as bytes at once: no UTF-8 pass, no str to undo."""
+    text_like = b"plain ascii, valid UTF-8"
+    tensor = codec.decode(codec.encode({"__type__": "tensor", "dtype": "u8", "data": text_like}))
+    assert tensor["data"] == text_like and type(tensor["data"]) is bytes
+    atom_keys = codec.decode(codec.encode({Atom("__type__"): "bytes", Atom("data"): text_like}))
+    assert atom_keys == text_like and type(atom_keys) is bytes
+    other = codec.decode(codec.encode({"__type__": "mine", "data": text_like}))
+    assert other["data"] == text_like.decode() and type(other["data"]) is str
+    assert codec.decode(codec.encode({"data": text_like})) == {"data": text_like.decode()}
+
+
 def test_unencodable_names_type_and_place(codec: Any) -> None:
     with pytest.raises(EncodeError) as info:
         codec.encode({"args": [1, object()]})

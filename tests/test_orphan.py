@@ -34,8 +34,11 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone for our purpose
-        return stat.read().split(") ")[-1][0] != "Z"
+    try:
+        with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone for our purpose
+            return stat.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:  # it went between the two looks
+        return False
 
 
 def start(guard: str, marker: Path, function: str, *args: str) -> tuple[subprocess.Popen[str], int]:

@@ -272,6 +272,26 @@ defmodule SnakePort do
     end
   end
 
+  @doc """
+  Ask every worker of `pool` to answer a ping (`timeout` ms each): `:ok`, or
+  the first error, which for a worker that could not start says why (the
+  interpreter or script, not found or not executable, its exit status and
+  last stderr lines, a Python too old, the adapter's `startup_error`).  For
+  an application that wants to know at boot that its Python works.
+  """
+  @spec check(pool(), timeout()) :: :ok | {:error, Error.t() | :timeout}
+  def check(pool, timeout \\ 10_000) do
+    with {:ok, pool} <- Pool.lookup(pool) do
+      Enum.find_value(Pool.routes(pool), :ok, fn route ->
+        case Client.on_worker(pool, route.index, %{"call_type" => "ping"}, timeout) do
+          {:ok, "pong"} -> nil
+          {:ok, other} -> {:error, Error.new("ProtocolError", "ping answered #{inspect(other, limit: 5)}")}
+          {:error, _} = error -> error
+        end
+      end)
+    end
+  end
+
   @doc "Worker `index`'s adapter ready info (Python version, pid, codec, call types)."
   @spec info(pool(), non_neg_integer()) :: {:ok, map()} | {:error, Error.t()}
   def info(pool, index \\ 0) do

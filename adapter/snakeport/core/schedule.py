@@ -81,6 +81,7 @@ class Running:
         """How many callbacks enclose this request (the client's ``"callback_depth"`` field)."""
         depth = self.job.request.fields.get("callback_depth", 0) if self.job.request is not None else 0
         return depth if type(depth) is int and depth >= 0 else 0
+
     @property
     def context(self) -> dict[str, Any]:
         """The request's identity for error maps."""

@@ -1,7 +1,8 @@
 """Arrays as tensors: ``{dtype, shape, data}``, the form Nx reads, both ways.
 
 Out (a request with ``"arrays" => "tensor"``): an ndarray, an object with
-``__array_interface__`` (PIL images, ...) or a torch CPU tensor becomes
+``__array_interface__`` (PIL images, ...), a torch CPU tensor or a pandas
+Series or Index becomes
 
     %{"__type__" => "tensor", "dtype" => "f32", "shape" => {2, 3}, "data" => <<...>>}
 
@@ -76,6 +77,8 @@ def tensor_of(obj: Any) -> dict[str, Any] | None:
         array = obj
     elif hasattr(type(obj), "__array_interface__") or _is_torch(obj):
         array = numpy.asarray(obj)
+    elif _is_pandas_column(obj):
+        array = obj.to_numpy()
     else:
         return None
     dtype = array.dtype
@@ -100,6 +103,12 @@ def tensor_of(obj: Any) -> dict[str, Any] | None:
 def _is_torch(obj: Any) -> bool:
     """A torch tensor on the CPU (its ``__array__`` gives an ndarray without a copy)."""
     return type(obj).__module__.startswith("torch") and hasattr(obj, "__array__") and hasattr(obj, "numpy")
+
+
+def _is_pandas_column(obj: Any) -> bool:
+    """A pandas Series or Index (one column of values; a DataFrame stays a ref)."""
+    kind = type(obj)
+    return kind.__module__.startswith("pandas") and getattr(obj, "ndim", 0) == 1 and hasattr(kind, "to_numpy")
 
 
 def from_tensor(mapping: dict[Any, Any]) -> Any:

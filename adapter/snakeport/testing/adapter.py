@@ -26,7 +26,8 @@ from typing import Any
 from ..core import etf
 from ..core.framing import FrameBuffer, Oversize, frame
 from ..core.terms import Atom, Fun, Pid
-from .wire import Ref, StreamRef, elixir_pid, export_fun, request_fields, to_wire
+from . import wire
+from .wire import Ref, StreamRef, elixir_pid, export_fun, to_wire
 
 __all__ = ["Adapter", "AdapterDied", "RemoteError"]
 
@@ -163,8 +164,7 @@ class Adapter:
         **runtime: Any,
     ) -> Any:
         """``module.function(*args, **kwargs)`` in the adapter: its value (``RemoteError`` if it raised)."""
-        fields = {"call_type": "call", "python_module": module, "function": function}
-        return self.request(request_fields(fields, args, kwargs, session, **runtime), timeout)
+        return self.request(wire.call_request(module, function, args, kwargs, session, **runtime), timeout)
 
     def new(
         self,
@@ -175,26 +175,21 @@ class Adapter:
         session: str = "default",
     ) -> Ref:
         """An instance of ``module.cls``, as a ref."""
-        fields = {"call_type": "class", "python_module": module, "class": cls, "function": cls}
-        return self.request(request_fields(fields, args, kwargs, session))  # type: ignore[no-any-return]
+        return self.request(wire.class_request(module, cls, args, kwargs, session))  # type: ignore[no-any-return]
 
     def method(
         self, ref: Ref, name: str, args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None
     ) -> Any:
-        fields = {"call_type": "method", "instance": ref, "function": name, **ref.location()}
-        return self.request(request_fields(fields, args, kwargs, ref.session_id))
+        return self.request(wire.method_request(ref, name, args, kwargs))
 
     def get_attr(self, ref: Ref, name: str) -> Any:
-        fields = {"call_type": "get_attr", "instance": ref, "attr": name, **ref.location()}
-        return self.request(request_fields(fields, (), None, ref.session_id))
+        return self.request(wire.get_attr_request(ref, name))
 
     def set_attr(self, ref: Ref, name: str, value: Any) -> Any:
-        fields = {"call_type": "set_attr", "instance": ref, "attr": name, **ref.location()}
-        return self.request(request_fields(fields, (value,), None, ref.session_id))
+        return self.request(wire.set_attr_request(ref, name, value))
 
     def module_attr(self, module: str, name: str, session: str = "default") -> Any:
-        fields = {"call_type": "module_attr", "python_module": module, "attr": name}
-        return self.request(request_fields(fields, (), None, session))
+        return self.request(wire.module_attr_request(module, name, session))
 
     def helper(
         self,
@@ -203,17 +198,11 @@ class Adapter:
         kwargs: Mapping[str, Any] | None = None,
         session: str = "default",
     ) -> Any:
-        library = name.split(".")[0]
-        fields = {"call_type": "helper", "helper": name, "function": name, "library": library}
-        return self.request(request_fields(fields, args, kwargs, session))
+        return self.request(wire.helper_request(name, args, kwargs, session))
 
     def take(self, stream_ref: StreamRef, n: int) -> list[Any]:
         """Up to ``n`` items of a stream ref (fewer at its end)."""
-        fields = {"call_type": "stream_take", "stream_ref": stream_ref, "max": n, "unread": 0}
-        reply = self.request(
-            request_fields(fields, (), None, stream_ref.session_id, library=stream_ref.library)
-        )
-        return list(reply["items"])
+        return list(self.request(wire.take_request(stream_ref, n))["items"])
 
     def stream(
         self,
@@ -226,14 +215,9 @@ class Adapter:
         batch: int = 1024,
     ) -> Iterator[Any]:
         """A push stream: the items ``module.function(...)`` yields, granting credit as they are used."""
-        fields = {
-            "call_type": "stream",
-            "python_module": module,
-            "function": function,
-            "credit": credit,
-            "batch": batch,
-        }
-        request_id = self._send_call(request_fields(fields, args, kwargs, session))
+        request_id = self._send_call(
+            wire.stream_request(module, function, args, kwargs, session, credit, batch)
+        )
         self._chunks[request_id] = deque()
         try:
             while True:
@@ -250,11 +234,10 @@ class Adapter:
                     self._send((CANCEL, request_id))
 
     def release(self, ref: Ref) -> bool:
-        fields = {"call_type": "release_ref", "ref": ref}
-        return bool(self.request(request_fields(fields, (), None, ref.session_id)))
+        return bool(self.request(wire.release_request(ref)))
 
     def release_session(self, session: str) -> int:
-        return int(self.request({"call_type": "release_session", "session_id": session}))
+        return int(self.request(wire.release_session_request(session)))
 
     def stats(self) -> dict[str, Any]:
         return dict(self.request({"call_type": "stats"}))
@@ -345,6 +328,8 @@ class Adapter:
                 raise self._died(f"no frame from the adapter within {timeout:g} s")
             chunk = os.read(fd, max(1 << 16, self._framer.pending_need()))
             if not chunk:
+                with contextlib.suppress(subprocess.TimeoutExpired):  # so that its exit status is known
+                    self._running().wait(timeout=1)
                 raise self._died("the adapter exited")
             self._frames.extend(
                 bytes(got) for got in self._framer.feed(chunk) if not isinstance(got, Oversize)
@@ -358,7 +343,11 @@ class Adapter:
 
     def _died(self, what: str) -> AdapterDied:
         process = self.process
-        status = process.poll() if process is not None else None
+        status = None
+        if process is not None:
+            # Its output can end a moment before the process does: give the status a moment.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                status = process.wait(0.5)
         ended = "" if status is None else f" (exit status {status})"
         return AdapterDied(f"{what}{ended}; the adapter's stderr:\n{self.stderr()}")
 

@@ -5,8 +5,13 @@ could fail from Elixir: the same request keys (``request_fields``), the same
 wire form of values (``to_wire``: ``bytes`` as SnakeBridge's tagged bytes
 map, sets and dates as their tagged maps, refs as their wire maps, tuples
 and atoms as themselves), funs as Erlang fun terms, a pid of a node of its
-own.  ``tests/test_testing.py`` compares these frames with the Elixir
-client's.
+own.  One builder per call of SnakeBridge's runtime API (``call_request``,
+``class_request``, ...) makes its request's fields, as ``SnakeBridge.Runtime``
+does; ``to_wire`` then gives the values their wire form.
+``tests/test_testing_equivalence.py`` compares these requests, field by
+field, with the ones the Elixir client sent in
+``tests/recordings/client_requests.frames`` (recorded by
+``mix_stub/test/client_requests_test.exs``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,25 @@ from typing import Any
 
 from ..core.terms import Atom, BitString, Fun, ImproperList, Opaque, Pid
 
-__all__ = ["Ref", "StreamRef", "elixir_pid", "export_fun", "request_fields", "to_wire"]
+__all__ = [
+    "Ref",
+    "StreamRef",
+    "call_request",
+    "class_request",
+    "elixir_pid",
+    "export_fun",
+    "get_attr_request",
+    "helper_request",
+    "method_request",
+    "module_attr_request",
+    "release_request",
+    "release_session_request",
+    "request_fields",
+    "set_attr_request",
+    "stream_request",
+    "take_request",
+    "to_wire",
+]
 
 
 class Ref:
@@ -96,6 +119,107 @@ def request_fields(
     )
     fields.update(extra)
     return fields
+
+
+# -- the requests of SnakeBridge's runtime API, as SnakeBridge.Runtime builds them ------
+
+
+def call_request(
+    module: str,
+    function: str,
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    session: str = "default",
+    **runtime: Any,
+) -> dict[str, Any]:
+    """``Runtime.call(module, function, args, kwargs)``; ``runtime``: extra request fields."""
+    fields = {"call_type": "call", "python_module": module, "function": function}
+    return request_fields(fields, args, kwargs, session, **runtime)
+
+
+def class_request(
+    module: str,
+    cls: str,
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    session: str = "default",
+) -> dict[str, Any]:
+    """``Runtime.call_class(module, cls, args, kwargs)``."""
+    fields = {"call_type": "class", "python_module": module, "class": cls, "function": cls}
+    return request_fields(fields, args, kwargs, session)
+
+
+def method_request(
+    ref: Ref, name: str, args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``Runtime.call_method(ref, name, args, kwargs)``, in the ref's session."""
+    fields = {"call_type": "method", "instance": ref, "function": name, **ref.location()}
+    return request_fields(fields, args, kwargs, ref.session_id)
+
+
+def get_attr_request(ref: Ref, name: str) -> dict[str, Any]:
+    """``Runtime.get_attr(ref, name)``."""
+    fields = {"call_type": "get_attr", "instance": ref, "attr": name, **ref.location()}
+    return request_fields(fields, (), None, ref.session_id)
+
+
+def set_attr_request(ref: Ref, name: str, value: Any) -> dict[str, Any]:
+    """``Runtime.set_attr(ref, name, value)``: the value is the one argument."""
+    fields = {"call_type": "set_attr", "instance": ref, "attr": name, **ref.location()}
+    return request_fields(fields, (value,), None, ref.session_id)
+
+
+def module_attr_request(module: str, name: str, session: str = "default") -> dict[str, Any]:
+    """``Runtime.get_module_attr(module, name)``."""
+    fields = {"call_type": "module_attr", "python_module": module, "attr": name}
+    return request_fields(fields, (), None, session)
+
+
+def helper_request(
+    name: str,
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    session: str = "default",
+) -> dict[str, Any]:
+    """``Runtime.call_helper(name, args, kwargs)``: the library is the name's first segment."""
+    fields = {"call_type": "helper", "helper": name, "function": name, "library": name.split(".")[0]}
+    return request_fields(fields, args, kwargs, session)
+
+
+def take_request(stream_ref: StreamRef, n: int, unread: int = 0) -> dict[str, Any]:
+    """``Runtime.stream_take(stream_ref, n, unread: unread)``, what a ``StreamRef``'s Enumerable sends."""
+    fields = {"call_type": "stream_take", "stream_ref": stream_ref, "max": n, "unread": unread}
+    return request_fields(fields, (), None, stream_ref.session_id, library=stream_ref.library)
+
+
+def stream_request(
+    module: str,
+    function: str,
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    session: str = "default",
+    credit: int = 2,
+    batch: int = 1024,
+) -> dict[str, Any]:
+    """``Runtime.stream(module, function, args, opts, fun)``: a push stream under credit."""
+    fields = {
+        "call_type": "stream",
+        "python_module": module,
+        "function": function,
+        "credit": credit,
+        "batch": batch,
+    }
+    return request_fields(fields, args, kwargs, session)
+
+
+def release_request(ref: Ref) -> dict[str, Any]:
+    """``Runtime.release_ref(ref)``: no module, so no library."""
+    return request_fields({"call_type": "release_ref", "ref": ref}, (), None, ref.session_id)
+
+
+def release_session_request(session: str) -> dict[str, Any]:
+    """``Runtime.release_session(session)``: only the call type and the session."""
+    return {"call_type": "release_session", "session_id": session}
 
 
 def to_wire(value: Any) -> Any:

@@ -6,7 +6,10 @@ defmodule SnakeBridge.Error do
   `"RefNotFoundError"`, ...), `message` its text, `python_traceback` the
   formatted traceback, `context` the request it concerned.  Errors of the
   client itself carry SnakePort's names (`"WorkerDown"`, `"WorkerRestarted"`,
-  `"UnsafeTerm"`, `"CallbackDepthError"`, ...; see `SnakePort.Error`).
+  `"UnsafeTerm"`, `"CallbackDepthError"`, ...; see `SnakePort.Error`), and
+  `"PoolStartError"` for a configuration SnakeBridge refuses.  The bang
+  functions (`SnakeBridge.call!/4`, ...) raise it; a timeout raises it with
+  `python_type: "Timeout"`.
   """
   defexception [:python_type, :message, :python_traceback, :python_module, context: %{}]
 
@@ -36,6 +39,18 @@ defmodule SnakeBridge.Error do
   @spec raise!(term()) :: no_return()
   def raise!(reason) when is_exception(reason), do: raise(reason)
   def raise!(reason), do: raise(new("StreamError", inspect(reason)))
+
+  @doc """
+  A bang function's value: `{:ok, value}` gives `value`; `{:error, reason}`
+  raises a `SnakeBridge.Error` (`python_type: "Timeout"` for a timeout),
+  `what` naming the call in the messages of errors that do not name it.
+  """
+  @spec unwrap!({:ok, value} | {:error, term()} | :ok, String.t()) :: value when value: term()
+  def unwrap!({:ok, value}, _what), do: value
+  def unwrap!(:ok, _what), do: :ok
+  def unwrap!({:error, %__MODULE__{} = error}, _what), do: raise(error)
+  def unwrap!({:error, :timeout}, what), do: raise(new("Timeout", "#{what} timed out"))
+  def unwrap!({:error, reason}, what), do: raise(new("Error", "#{what} failed: #{inspect(reason)}"))
 
   @impl true
   def message(%__MODULE__{python_type: type, message: message}), do: "#{type}: #{message}"

@@ -2,31 +2,47 @@ defmodule SnakeBridge.Runtime do
   @moduledoc """
   SnakeBridge's runtime API over SnakePort: build each request in wire form
   (arguments through `SnakeBridge.Types`) and hand it to `SnakePort`, whose
-  pools (started on first use from `config :snakebridge, pools:`) route it to
-  the worker that holds the request's session and decode the reply with
-  `SnakeBridge.Types`.
+  pools (started on first use from `config :snakebridge`, see
+  `SnakeBridge.Config`) route it to the worker that holds the request's
+  session and decode the reply with `SnakeBridge.Types`.
 
-  Options (the last argument of most functions):
+  Options (the last argument), read strictly by `SnakeBridge.Runtime.Opts`:
 
-    * `:kwargs` - keyword list or map of Python keyword arguments; any other
-      keyword that is not an option below is passed as a kwarg too
+    * calls (`call/4`, `call_dynamic/4`, `call_class/4`, `call_method/4`,
+      `call_helper/3`, `stream/5`) pass any other keyword to Python as a
+      keyword argument, as SnakeBridge does, and `kwargs:` too; the other
+      functions take no keyword arguments, and refuse unknown keywords
     * `:idempotent` - accepted for SnakeBridge compatibility (no effect)
     * `:__runtime__` - `session_id:`, `pool_name:` (default `:default`),
-      `affinity:` (accepted; sessions always stick to one worker), `timeout:`
-      (ms or `:infinity`), `stream_timeout:`, `timeout_profile:`
+      `timeout:` (ms or `:infinity`), `timeout_profile:`, `stream_timeout:`,
+      `stream_credit:`, `stream_batch:`, `arrays:` (`:ref` or `:tensor`),
+      `thread:` (`:main` runs the call on Python's main thread), `affinity:`
+      (accepted; sessions always stick to one worker); a misspelt key is an
+      `ArgumentError`
 
   Timeouts: an explicit `timeout:` wins; then the `timeout_profile:`, then the
   library's profile (`config :snakebridge, runtime: [profiles: %{...},
   library_profiles: %{"lib" => :profile}]`), then `default_timeout`
   (120 s).  A timed-out call returns `{:error, :timeout}` and the adapter is
-  told to cancel it.  These settings are cached (`SnakeBridge.Config.reload/0`).
+  told to cancel it: Python raises `snakeport.Cancelled` in the call at its
+  next bytecode (and `time.sleep` wakes), so the worker is free again at
+  once; C code that ignores the interrupt keeps running until it returns,
+  and is reported (`on_stuck:`, see `SnakeBridge.Config`).  Whatever the
+  adapter answers for a cancelled call is dropped.  These settings are
+  cached (`SnakeBridge.Config.reload/0`).
 
-  No function here raises on a failure of the client: a pool that cannot
-  start, a dead worker, a reply this VM refuses to decode are all
-  `{:error, %SnakeBridge.Error{}}`.
+  No function here raises on a failure of the client or of Python: a pool
+  that cannot start, a dead worker, a reply this VM refuses to decode are
+  all `{:error, %SnakeBridge.Error{}}`.  The bang variants (`call!/4`, ...)
+  return the value or raise that `SnakeBridge.Error`.  Options that are not
+  options raise `ArgumentError` (a bug in the calling code).
+
+  Calls emit `:telemetry` events when the application has `:telemetry`
+  (`SnakeBridge.Telemetry`).
   """
 
-  alias SnakeBridge.{Config, Error, Ref, StreamRef, Types}
+  alias SnakeBridge.{Config, Error, Ref, StreamRef, Telemetry, Types}
+  alias SnakeBridge.Runtime.Opts
 
   @type module_ref :: module()
   @type function_name :: atom() | String.t()
@@ -34,7 +50,6 @@ defmodule SnakeBridge.Runtime do
   @type opts :: keyword()
   @type error_reason :: Error.t() | :timeout
 
-  @reserved [:kwargs, :idempotent, :__runtime__]
   @stream_credit 2
   @stream_batch 1024
 
@@ -43,32 +58,42 @@ defmodule SnakeBridge.Runtime do
   @doc """
   Call a Python function: `call("math", :sqrt, [16])` -> `{:ok, 4.0}`.
 
-  A dotted function name walks attributes (`"date.fromisoformat"`).
+  `module` is a Python module name, or a module defined with `use
+  SnakeBridge.PythonModule, python: "numpy"`.  A dotted function name walks
+  attributes (`"date.fromisoformat"`).
   """
   @spec call(module_ref() | String.t(), function_name() | String.t(), args(), opts()) ::
           {:ok, term()} | {:error, error_reason()}
   def call(module, function, args \\ [], opts \\ []) do
-    request(
-      %{"call_type" => "call", "python_module" => module_name(module), "function" => to_string(function)},
-      args,
-      opts
-    )
+    o = Opts.read(opts, "call/4", :call)
+    base = %{"call_type" => "call", "python_module" => module_name(module), "function" => to_string(function)}
+    run(library(base, module), args ++ o.args, o, nil, {module, "function"})
   end
+
+  @doc "As `call/4`, returning the value or raising `SnakeBridge.Error`."
+  @spec call!(module_ref() | String.t(), function_name() | String.t(), args(), opts()) :: term()
+  def call!(module, function, args \\ [], opts \\ []),
+    do: module |> call(function, args, opts) |> Error.unwrap!("#{inspect(module)}.#{function}")
 
   @doc "Call a function of a module named by a string (SnakeBridge's dynamic call)."
   @spec call_dynamic(String.t(), function_name(), args(), opts()) :: {:ok, term()} | {:error, error_reason()}
   def call_dynamic(module_path, function, args \\ [], opts \\ []) do
-    request(
-      %{
-        "call_type" => "dynamic",
-        "module_path" => module_name(module_path),
-        "python_module" => module_name(module_path),
-        "function" => to_string(function)
-      },
-      args,
-      opts
-    )
+    o = Opts.read(opts, "call_dynamic/4", :call)
+
+    base = %{
+      "call_type" => "dynamic",
+      "module_path" => module_name(module_path),
+      "python_module" => module_name(module_path),
+      "function" => to_string(function)
+    }
+
+    run(library(base, module_path), args ++ o.args, o, nil, {module_path, "dynamic"})
   end
+
+  @doc "As `call_dynamic/4`, returning the value or raising `SnakeBridge.Error`."
+  @spec call_dynamic!(String.t(), function_name(), args(), opts()) :: term()
+  def call_dynamic!(module_path, function, args \\ [], opts \\ []),
+    do: module_path |> call_dynamic(function, args, opts) |> Error.unwrap!("#{module_path}.#{function}")
 
   @doc """
   Instantiate a class; the instance comes back as a `SnakeBridge.Ref`.
@@ -78,65 +103,103 @@ defmodule SnakeBridge.Runtime do
   @spec call_class(module_ref() | String.t(), function_name(), args(), opts()) ::
           {:ok, term()} | {:error, error_reason()}
   def call_class(module, class, args \\ [], opts \\ []) do
-    request(
-      %{
-        "call_type" => "class",
-        "python_module" => module_name(module),
-        "class" => to_string(class),
-        "function" => to_string(class)
-      },
-      args,
-      opts
-    )
+    o = Opts.read(opts, "call_class/4", :call)
+
+    base = %{
+      "call_type" => "class",
+      "python_module" => module_name(module),
+      "class" => to_string(class),
+      "function" => to_string(class)
+    }
+
+    run(library(base, module), args ++ o.args, o, nil, {module, "class"})
   end
+
+  @doc "As `call_class/4`, returning the instance or raising `SnakeBridge.Error`."
+  @spec call_class!(module_ref() | String.t(), function_name(), args(), opts()) :: term()
+  def call_class!(module, class, args \\ [], opts \\ []),
+    do: module |> call_class(class, args, opts) |> Error.unwrap!("#{inspect(module)}.#{class}()")
 
   @doc "Call a method of a ref: `call_method(counter, \"most_common\", [1])`."
   @spec call_method(Ref.t() | StreamRef.t() | map(), function_name(), args(), opts()) ::
           {:ok, term()} | {:error, error_reason()}
   def call_method(ref, method, args \\ [], opts \\ []) do
-    request(ref_fields(ref, %{"call_type" => "method", "function" => to_string(method)}), args, opts, ref)
+    o = Opts.read(opts, "call_method/4", :call)
+    base = ref_fields(ref, %{"call_type" => "method", "function" => to_string(method)})
+    run(base, args ++ o.args, o, ref, {base["python_module"], "method"})
   end
 
-  @doc "Call a helper from the adapter's helper folders."
+  @doc "As `call_method/4`, returning the value or raising `SnakeBridge.Error`."
+  @spec call_method!(Ref.t() | StreamRef.t() | map(), function_name(), args(), opts()) :: term()
+  def call_method!(ref, method, args \\ [], opts \\ []),
+    do: ref |> call_method(method, args, opts) |> Error.unwrap!("#{inspect(ref)}.#{method}()")
+
+  @doc """
+  Call a helper from the adapter's helper folders (`priv/python/helpers`
+  of the adapter, and `--helper-path` folders); a map as the last argument
+  is the helper's keyword arguments.
+  """
   @spec call_helper(String.t(), args(), opts() | map()) :: {:ok, term()} | {:error, error_reason()}
   def call_helper(helper, args \\ [], opts \\ [])
   def call_helper(helper, args, opts) when is_map(opts), do: call_helper(helper, args, kwargs: opts)
 
   def call_helper(helper, args, opts) do
-    request(
-      %{
-        "call_type" => "helper",
-        "helper" => helper,
-        "function" => helper,
-        "library" => helper |> String.split(".") |> hd()
-      },
-      args,
-      opts
-    )
+    o = Opts.read(opts, "call_helper/3", :call)
+
+    base = %{
+      "call_type" => "helper",
+      "helper" => helper,
+      "function" => helper,
+      "library" => helper |> String.split(".") |> hd()
+    }
+
+    run(base, args ++ o.args, o, nil, {helper, "helper"})
   end
+
+  @doc "As `call_helper/3`, returning the value or raising `SnakeBridge.Error`."
+  @spec call_helper!(String.t(), args(), opts() | map()) :: term()
+  def call_helper!(helper, args \\ [], opts \\ []),
+    do: helper |> call_helper(args, opts) |> Error.unwrap!("helper #{helper}")
 
   @doc "Read an attribute of a ref."
   @spec get_attr(Ref.t(), atom() | String.t(), opts()) :: {:ok, term()} | {:error, error_reason()}
   def get_attr(ref, attr, opts \\ []) do
-    request(ref_fields(ref, %{"call_type" => "get_attr", "attr" => to_string(attr)}), [], opts, ref)
+    o = Opts.read(opts, "get_attr/3", :strict)
+    base = ref_fields(ref, %{"call_type" => "get_attr", "attr" => to_string(attr)})
+    run(base, [], o, ref, {base["python_module"], "get_attr"})
   end
+
+  @doc "As `get_attr/3`, returning the value or raising `SnakeBridge.Error`."
+  @spec get_attr!(Ref.t(), atom() | String.t(), opts()) :: term()
+  def get_attr!(ref, attr, opts \\ []),
+    do: ref |> get_attr(attr, opts) |> Error.unwrap!("#{inspect(ref)}.#{attr}")
 
   @doc "Set an attribute of a ref; `{:ok, true}` when done."
   @spec set_attr(Ref.t(), atom() | String.t(), term(), opts()) :: {:ok, term()} | {:error, error_reason()}
   def set_attr(ref, attr, value, opts \\ []) do
-    request(ref_fields(ref, %{"call_type" => "set_attr", "attr" => to_string(attr)}), [value], opts, ref)
+    o = Opts.read(opts, "set_attr/4", :strict)
+    base = ref_fields(ref, %{"call_type" => "set_attr", "attr" => to_string(attr)})
+    run(base, [value], o, ref, {base["python_module"], "set_attr"})
   end
+
+  @doc "As `set_attr/4`, returning `true` or raising `SnakeBridge.Error`."
+  @spec set_attr!(Ref.t(), atom() | String.t(), term(), opts()) :: term()
+  def set_attr!(ref, attr, value, opts \\ []),
+    do: ref |> set_attr(attr, value, opts) |> Error.unwrap!("setting #{inspect(ref)}.#{attr}")
 
   @doc "Read a module attribute: `get_module_attr(\"math\", :pi)`."
   @spec get_module_attr(module_ref() | String.t(), atom() | String.t(), opts()) ::
           {:ok, term()} | {:error, error_reason()}
   def get_module_attr(module, attr, opts \\ []) do
-    request(
-      %{"call_type" => "module_attr", "python_module" => module_name(module), "attr" => to_string(attr)},
-      [],
-      opts
-    )
+    o = Opts.read(opts, "get_module_attr/3", :strict)
+    base = %{"call_type" => "module_attr", "python_module" => module_name(module), "attr" => to_string(attr)}
+    run(library(base, module), [], o, nil, {module, "module_attr"})
   end
+
+  @doc "As `get_module_attr/3`, returning the value or raising `SnakeBridge.Error`."
+  @spec get_module_attr!(module_ref() | String.t(), atom() | String.t(), opts()) :: term()
+  def get_module_attr!(module, attr, opts \\ []),
+    do: module |> get_module_attr(attr, opts) |> Error.unwrap!("#{inspect(module)}.#{attr}")
 
   # -- streams -------------------------------------------------------------------
 
@@ -144,13 +207,15 @@ defmodule SnakeBridge.Runtime do
   @spec stream_next(StreamRef.t(), opts()) ::
           {:ok, term()} | {:error, :stop_iteration} | {:error, error_reason()}
   def stream_next(stream, opts \\ []) do
+    o = Opts.read(opts, "stream_next/2", :strict)
+
     payload = %{
       "call_type" => "stream_next",
       "stream_ref" => StreamRef.to_wire(stream),
       "library" => stream.library
     }
 
-    case request(payload, [], opts, stream) do
+    case run(payload, [], o, stream, nil) do
       {:ok, %{"__type__" => "stop_iteration"}} -> {:error, :stop_iteration}
       other -> other
     end
@@ -166,17 +231,17 @@ defmodule SnakeBridge.Runtime do
   @spec stream_take(StreamRef.t(), non_neg_integer(), opts()) ::
           {:ok, {list(), boolean()}} | {:error, error_reason()}
   def stream_take(stream, max, opts \\ []) do
-    {unread, opts} = Keyword.pop(opts, :unread, 0)
+    o = Opts.read(opts, "stream_take/3", :strict, [:unread])
 
     payload = %{
       "call_type" => "stream_take",
       "stream_ref" => StreamRef.to_wire(stream),
       "max" => max,
-      "unread" => unread,
+      "unread" => Keyword.get(opts, :unread, 0),
       "library" => stream.library
     }
 
-    case request(payload, [], opts, stream) do
+    case run(payload, [], o, stream, nil) do
       {:ok, %{"items" => items, "done" => done}} -> {:ok, {items, done}}
       other -> other
     end
@@ -185,7 +250,8 @@ defmodule SnakeBridge.Runtime do
   @doc "`len()` of an iterator; an error for generators."
   @spec stream_len(StreamRef.t(), opts()) :: {:ok, non_neg_integer()} | {:error, error_reason()}
   def stream_len(stream, opts \\ []) do
-    request(%{"call_type" => "stream_len", "stream_ref" => StreamRef.to_wire(stream)}, [], opts, stream)
+    o = Opts.read(opts, "stream_len/2", :strict)
+    run(%{"call_type" => "stream_len", "stream_ref" => StreamRef.to_wire(stream)}, [], o, stream, nil)
   end
 
   @doc """
@@ -200,7 +266,7 @@ defmodule SnakeBridge.Runtime do
   @spec stream(module_ref() | String.t(), function_name() | String.t(), args(), opts(), (term() -> any())) ::
           :ok | {:ok, :done} | {:error, error_reason()}
   def stream(module, function, args, opts, callback) when is_function(callback, 1) do
-    stream_dynamic(module_name(module), to_string(function), args, opts, callback)
+    push(module, to_string(function), args, Opts.read(opts, "stream/5", :call), callback)
   end
 
   @doc """
@@ -213,26 +279,31 @@ defmodule SnakeBridge.Runtime do
   @spec stream_dynamic(String.t(), String.t(), args(), opts(), (term() -> any())) ::
           {:ok, :done} | {:error, error_reason()}
   def stream_dynamic(module_path, function, args, opts, callback) when is_function(callback, 1) do
-    {runtime, kwargs} = split_opts(opts)
+    push(module_path, to_string(function), args, Opts.read(opts, "stream_dynamic/5", :call), callback)
+  end
 
-    request = %{
-      "python_module" => module_name(module_path),
-      "function" => to_string(function),
-      "args" => Types.encode(args),
-      "kwargs" => Types.encode(kwargs),
-      "library" => library_of(%{"python_module" => module_path})
-    }
+  defp push(module, function, args, %Opts{runtime: runtime} = o, callback) do
+    base = library(%{"python_module" => module_name(module), "function" => function}, module)
+
+    request =
+      base
+      |> Map.merge(%{"args" => Types.encode(args ++ o.args), "kwargs" => Types.encode(o.kwargs)})
+      |> runtime_fields(runtime)
 
     stream_opts = [
       session: Keyword.get(runtime, :session_id),
       credit: Keyword.get(runtime, :stream_credit, @stream_credit),
       batch: Keyword.get(runtime, :stream_batch, @stream_batch),
-      timeout: stream_timeout(runtime, module_path)
+      timeout: stream_timeout(runtime, base["library"])
     ]
 
-    with {:ok, pool} <- pool(Keyword.get(runtime, :pool_name, :default)) do
-      pool |> SnakePort.stream(request, stream_opts, callback) |> Error.wrap()
-    end
+    pool_name = Keyword.get(runtime, :pool_name, :default)
+
+    Telemetry.span(metadata({module, "stream"}, request, pool_name), fn ->
+      with {:ok, pool} <- pool(pool_name) do
+        pool |> SnakePort.stream(request, stream_opts, callback) |> Error.wrap()
+      end
+    end)
   end
 
   # -- refs and sessions -----------------------------------------------------------
@@ -240,9 +311,10 @@ defmodule SnakeBridge.Runtime do
   @doc "Release a ref (a generator is closed: its `finally` blocks run)."
   @spec release_ref(Ref.t() | StreamRef.t(), opts()) :: :ok | {:error, error_reason()}
   def release_ref(ref, opts \\ []) do
+    o = Opts.read(opts, "release_ref/2", :strict)
     wire = if match?(%StreamRef{}, ref), do: StreamRef.to_wire(ref), else: Ref.to_wire(ref)
 
-    case request(%{"call_type" => "release_ref", "ref" => wire}, [], opts, ref) do
+    case run(%{"call_type" => "release_ref", "ref" => wire}, [], o, ref, nil) do
       {:ok, _existed} -> :ok
       error -> error
     end
@@ -251,7 +323,7 @@ defmodule SnakeBridge.Runtime do
   @doc "Release every ref and stream of a session."
   @spec release_session(String.t(), opts()) :: :ok | {:error, error_reason()}
   def release_session(session_id, opts \\ []) do
-    {runtime, _kwargs} = split_opts(opts)
+    %Opts{runtime: runtime} = Opts.read(opts, "release_session/2", :strict)
 
     with {:ok, pool} <- pool(Keyword.get(runtime, :pool_name, :default)),
          {:ok, _count} <-
@@ -276,43 +348,73 @@ defmodule SnakeBridge.Runtime do
 
   @doc """
   The running SnakePort pool behind SnakeBridge's pool `name`, started from
-  `config :snakebridge` on first use.
+  `config :snakebridge` on first use (a configuration it refuses is
+  `{:error, %SnakeBridge.Error{python_type: "PoolStartError"}}`).
   """
   @spec pool(atom()) :: {:ok, SnakePort.Pool.t()} | {:error, Error.t()}
   def pool(name) do
     core = Config.core_pool(name)
 
     case SnakePort.Pool.lookup(core) do
-      {:ok, pool} -> {:ok, pool}
-      {:error, _} -> core |> SnakePort.start_pool(Config.pool_options(name)) |> Error.wrap()
+      {:ok, pool} ->
+        {:ok, pool}
+
+      {:error, _} ->
+        with {:ok, opts} <- Config.pool_options(name),
+             do: core |> SnakePort.start_pool(opts) |> Error.wrap()
     end
   end
 
   # -- plumbing --------------------------------------------------------------------
 
-  defp request(base, args, opts, owner \\ nil) do
-    {runtime, kwargs} = split_opts(opts)
-    library = base["library"] || library_of(base)
-
+  # `telemetry`: {module as given, SnakeBridge's call type}, or nil for the
+  # stream and release plumbing.
+  defp run(base, args, %Opts{runtime: runtime, kwargs: kwargs}, owner, telemetry) do
     request =
-      Map.merge(base, %{"args" => Types.encode(args), "kwargs" => Types.encode(kwargs), "library" => library})
+      base
+      |> Map.merge(%{"args" => Types.encode(args), "kwargs" => Types.encode(kwargs)})
+      |> Map.put("library", base["library"] || library_of(base["python_module"]))
+      |> runtime_fields(runtime)
 
     session = Keyword.get(runtime, :session_id) || owner_session(owner)
+    pool_name = Keyword.get(runtime, :pool_name) || owner_pool(owner) || :default
+    timeout = call_timeout(runtime, request["library"])
 
-    with {:ok, pool} <- pool(Keyword.get(runtime, :pool_name) || owner_pool(owner) || :default) do
-      pool
-      |> SnakePort.request(request, session: session, timeout: call_timeout(runtime, library))
-      |> Error.wrap()
+    execute = fn ->
+      with {:ok, pool} <- pool(pool_name) do
+        pool |> SnakePort.request(request, session: session, timeout: timeout) |> Error.wrap()
+      end
+    end
+
+    case telemetry do
+      nil -> execute.()
+      telemetry -> Telemetry.span(metadata(telemetry, request, pool_name), execute)
     end
   end
 
-  defp split_opts([]), do: {[], %{}}
+  defp metadata({module, call_type}, request, pool_name) do
+    %{
+      module: module,
+      function: request["function"] || request["attr"],
+      library: request["library"],
+      python_module: request["python_module"],
+      call_type: call_type,
+      pool: pool_name
+    }
+  end
 
-  defp split_opts(opts) when is_list(opts) do
-    runtime = Keyword.get(opts, :__runtime__, [])
-    explicit = opts |> Keyword.get(:kwargs, []) |> Map.new(fn {k, v} -> {to_string(k), v} end)
-    extra = for {k, v} <- opts, k not in @reserved, into: %{}, do: {to_string(k), v}
-    {runtime, Map.merge(extra, explicit)}
+  # The request fields of __runtime__ options Python reads, and the app's `arrays:` default.
+  defp runtime_fields(request, runtime) do
+    request =
+      case Keyword.get(runtime, :arrays) || Config.cached().arrays do
+        :tensor -> Map.put(request, "arrays", "tensor")
+        :ref -> request
+      end
+
+    case Keyword.get(runtime, :thread) do
+      :main -> Map.put(request, "thread", "main")
+      _ -> request
+    end
   end
 
   defp owner_pool(%{pool_name: pool}), do: pool
@@ -341,15 +443,28 @@ defmodule SnakeBridge.Runtime do
   defp module_name(module) when is_binary(module), do: module
 
   defp module_name(module) when is_atom(module) do
-    if function_exported?(module, :__snakebridge_python_name__, 0) do
+    if python_module?(module) do
       module.__snakebridge_python_name__()
     else
       raise ArgumentError,
-            "#{inspect(module)} is not a generated SnakeBridge module; pass the Python module name"
+            "#{inspect(module)} is not a Python module for SnakeBridge: pass the Python module's name " <>
+              ~s[("numpy"), or define it with `use SnakeBridge.PythonModule, python: "numpy"`]
     end
   end
 
-  defp library_of(%{"python_module" => module}) when is_binary(module) do
+  defp python_module?(module),
+    do: Code.ensure_loaded?(module) and function_exported?(module, :__snakebridge_python_name__, 0)
+
+  # The request's library: a PythonModule's own, else the module's first segment.
+  defp library(base, module) when is_atom(module) do
+    if function_exported?(module, :__snakebridge_library__, 0),
+      do: Map.put(base, "library", module.__snakebridge_library__()),
+      else: Map.put(base, "library", library_of(base["python_module"]))
+  end
+
+  defp library(base, _module), do: Map.put(base, "library", library_of(base["python_module"]))
+
+  defp library_of(module) when is_binary(module) do
     case :binary.match(module, ".") do
       {at, _} -> binary_part(module, 0, at)
       :nomatch -> module
@@ -370,11 +485,10 @@ defmodule SnakeBridge.Runtime do
     end
   end
 
-  defp stream_timeout(runtime, module_path) do
+  defp stream_timeout(runtime, library) do
     config = Config.cached()
 
-    runtime[:stream_timeout] ||
-      profiled(config, runtime, library_of(%{"python_module" => module_path}))[:stream_timeout] ||
+    runtime[:stream_timeout] || profiled(config, runtime, library)[:stream_timeout] ||
       config.default_stream_timeout
   end
 

@@ -7,10 +7,21 @@ defmodule SnakeBridge.Types do
   keys, integers of any size).  What Python has no term for arrives as
   SnakeBridge's tagged maps and becomes the Elixir value here: refs and
   stream refs become `SnakeBridge.Ref` / `SnakeBridge.StreamRef` (with the
-  pool, node and worker they live in), sets `MapSet`, dates and times `Date` / `Time` /
+  pool, node and worker they live in), tensors (arrays sent with `arrays:
+  :tensor`) `SnakeBridge.Tensor`, sets `MapSet`, dates and times `Date` / `Time` /
   `DateTime` / `NaiveDateTime`, complex numbers `%{real:, imag:}`, special
   floats `:infinity` / `:neg_infinity` / `:nan`.  On the way out, the structs
-  become their tagged maps again.
+  become their tagged maps again, and `SnakeBridge.bytes/1` (a
+  `SnakeBridge.Bytes`) becomes the tagged bytes map Python reads as `bytes`.
+
+  **Datetimes keep their offset.**  An aware Python `datetime` (a pandas
+  `Timestamp` too) arrives as a `DateTime` with its microseconds and its
+  `utc_offset`: `2026-03-01T10:00:00.123456+01:00` is 10:00 at `+01:00`, not
+  09:00 UTC.  An offset of zero is `"Etc/UTC"`; any other fixed offset has
+  no zone name in Elixir's calendar, so its `time_zone` and `zone_abbr` are
+  the offset's text (`"+01:00"`), which `DateTime.to_iso8601/1`, comparisons
+  and `DateTime.shift_zone(dt, "Etc/UTC")` handle as they should.  A naive
+  `datetime` arrives as a `NaiveDateTime`.
 
   An Elixir struct that Python sends back (`%URI{}`, `1..10`, any map with a
   `:__struct__` key) is rebuilt when its module exists and the keys are
@@ -22,7 +33,7 @@ defmodule SnakeBridge.Types do
   """
   @behaviour SnakePort.Translator
 
-  alias SnakeBridge.{Ref, StreamRef}
+  alias SnakeBridge.{Bytes, Ref, StreamRef, Tensor}
 
   @impl SnakePort.Translator
   def encode_value(value), do: encode(value)
@@ -57,6 +68,8 @@ defmodule SnakeBridge.Types do
   @spec encode(term()) :: term()
   def encode(%Ref{} = ref), do: located(ref, Ref.to_wire(ref))
   def encode(%StreamRef{} = stream), do: located(stream, StreamRef.to_wire(stream))
+  def encode(%Bytes{} = bytes), do: Bytes.to_wire(bytes)
+  def encode(%Tensor{} = tensor), do: Tensor.to_wire(tensor)
   def encode(%MapSet{} = set), do: %{"__type__" => "set", "elements" => Enum.map(set, &encode/1)}
   def encode(%Date{} = date), do: %{"__type__" => "date", "value" => Date.to_iso8601(date)}
   def encode(%Time{} = time), do: %{"__type__" => "time", "value" => Time.to_iso8601(time)}
@@ -157,11 +170,14 @@ defmodule SnakeBridge.Types do
 
   defp decode_tagged("datetime", %{"value" => value} = map, _pool) do
     case DateTime.from_iso8601(value) do
-      {:ok, datetime, _offset} -> datetime
+      {:ok, datetime, 0} -> datetime
+      {:ok, datetime, offset} -> at_offset(datetime, offset)
       {:error, :missing_offset} -> NaiveDateTime.from_iso8601!(value)
       {:error, _} -> map
     end
   end
+
+  defp decode_tagged("tensor", map, _pool), do: Tensor.from_wire(map)
 
   defp decode_tagged("complex", %{"real" => re, "imag" => im}, _pool), do: %{real: re, imag: im}
 
@@ -174,4 +190,28 @@ defmodule SnakeBridge.Types do
   end
 
   defp decode_tagged(_type, map, pool), do: decode_map(map, pool)
+
+  # The same instant, told at a fixed offset (`utc` is what from_iso8601 gives).
+  defp at_offset(utc, offset) do
+    local = utc |> DateTime.to_naive() |> NaiveDateTime.add(offset, :second)
+    sign = if offset < 0, do: "-", else: "+"
+    minutes = div(abs(offset), 60)
+    name = "#{sign}#{pad(div(minutes, 60))}:#{pad(rem(minutes, 60))}"
+
+    %DateTime{
+      year: local.year,
+      month: local.month,
+      day: local.day,
+      hour: local.hour,
+      minute: local.minute,
+      second: local.second,
+      microsecond: utc.microsecond,
+      utc_offset: offset,
+      std_offset: 0,
+      time_zone: name,
+      zone_abbr: name
+    }
+  end
+
+  defp pad(n), do: n |> Integer.to_string() |> String.pad_leading(2, "0")
 end

@@ -207,3 +207,78 @@ def send_until_refused(pid, seconds):
             return str(exc)
         time.sleep(0.005)
     return "never refused"
+
+
+# -- concurrency (concurrency_test.exs) -----------------------------------------
+
+
+def c_sleep(seconds):
+    """Sleep in C: the adapter's interrupt cannot stop it (a stuck call)."""
+    import ctypes
+
+    ctypes.CDLL(None).sleep(int(seconds))
+    return "woke"
+
+
+def on_main_thread():
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+# -- arrays as tensors (tensor_test.exs) ------------------------------------------
+
+
+def arange(n, dtype):
+    import numpy
+
+    return numpy.arange(n, dtype=dtype)
+
+
+def array_of(values, dtype, shape):
+    import numpy
+
+    return numpy.array(values, dtype=dtype).reshape(shape)
+
+
+def arrays_nested():
+    import numpy
+
+    return {"a": numpy.zeros((2, 2), dtype="int32"), "list": [numpy.ones(3, dtype="uint8"), 7]}
+
+
+def describe_array(array):
+    """What Python received: the type, dtype, shape, writeable flag and values."""
+    return {
+        "type": type(array).__name__,
+        "dtype": str(array.dtype),
+        "shape": tuple(array.shape),
+        "writeable": bool(array.flags.writeable),
+        "values": array.tolist(),
+    }
+
+
+def timestamps():
+    import pandas
+
+    return {
+        "aware": pandas.Timestamp("2026-03-01 10:00:00.123456+01:00"),
+        "utc": pandas.Timestamp("2026-03-01 09:00:00.5", tz="UTC"),
+        "negative": pandas.Timestamp("2026-03-01 10:00:00-05:30"),
+        "naive": pandas.Timestamp("2026-03-01 10:00:00.000250"),
+        "nat": pandas.NaT,
+    }
+
+
+def numpy_scalars():
+    import numpy
+
+    return [numpy.int64(3), numpy.float32(0.5), numpy.bool_(True), numpy.uint8(255)]
+
+
+def isoformat(value):
+    return value.isoformat()
+
+
+def with_timeout(timeout=None):
+    return f"timeout={timeout}"

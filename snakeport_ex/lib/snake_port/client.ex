@@ -29,7 +29,7 @@ defmodule SnakePort.Client do
   """
   @spec request(Pool.t(), map(), keyword()) :: result()
   def request(%Pool{} = pool, request, opts) do
-    with :ok <- check_depth(pool),
+    with {:ok, request} <- check_depth(pool, request),
          {:ok, session, index} <- route(pool, opts) do
       timeout = Keyword.get(opts, :timeout, pool.default_timeout)
       on_worker(pool, index, Map.put(request, "session_id", session), timeout)
@@ -48,12 +48,20 @@ defmodule SnakePort.Client do
   @spec on_worker(Pool.t(), non_neg_integer(), map(), timeout()) :: result()
   def on_worker(pool, index, request, timeout), do: exchange(pool, Pool.route(pool, index), request, timeout)
 
-  defp check_depth(pool) do
-    depth = Callback.depth()
+  # A request made from inside callbacks tells the adapter how deep it is
+  # (`"callback_depth"`): its nested calls may run on other threads than the
+  # callbacks around them, where the adapter cannot count them itself.
+  defp check_depth(pool, request) do
+    case Callback.depth() do
+      0 ->
+        {:ok, request}
 
-    if depth >= pool.max_callback_depth,
-      do: {:error, Callback.depth_error(depth, pool.max_callback_depth)},
-      else: :ok
+      depth when depth >= pool.max_callback_depth ->
+        {:error, Callback.depth_error(depth, pool.max_callback_depth)}
+
+      depth ->
+        {:ok, Map.put(request, "callback_depth", depth)}
+    end
   end
 
   defp exchange(pool, route, request, timeout) do
@@ -169,7 +177,7 @@ defmodule SnakePort.Client do
   """
   @spec stream(Pool.t(), map(), keyword(), (term() -> any())) :: {:ok, :done} | {:error, Error.t() | :timeout}
   def stream(%Pool{} = pool, request, opts, fun) when is_function(fun, 1) do
-    with :ok <- check_depth(pool),
+    with {:ok, request} <- check_depth(pool, request),
          {:ok, session, index} <- route(pool, opts) do
       request =
         Map.merge(request, %{

@@ -31,19 +31,56 @@ defmodule SnakePort.Launcher do
     @type t :: %__MODULE__{port: port(), command: String.t(), capture: Path.t() | nil}
   end
 
-  @doc "Spawn the adapter described by the pool options `opts`."
+  @doc """
+  Spawn the adapter described by the (validated) pool options `opts`: the
+  interpreter running the launcher script (`adapter:` a path) or `-m
+  snakeport` (`adapter: :module`), with the adapter arguments, `--threads`,
+  and the environment (`env:`, and `python_path:` as `SNAKEPORT_PYTHON_PATH`
+  for the launcher or at the front of `PYTHONPATH` for the module).
+  """
   @spec open(keyword()) :: {:ok, Launched.t()} | {:error, Error.t()}
   def open(opts) do
-    script = opts[:adapter_path]
-    command = "#{opts[:python]} #{script}"
+    runs = runs(opts[:adapter])
 
     with {:ok, python} <- interpreter(opts[:python]),
-         :ok <- script(script) do
-      args = [script | opts[:adapter_args]]
-      env = for {name, value} <- opts[:env], do: {String.to_charlist(name), String.to_charlist(value)}
-      spawn_port(python, args, env, capture_path(opts), %Launched{port: nil, command: "#{python} #{script}"})
+         :ok <- script(opts[:adapter]) do
+      args = runs ++ opts[:adapter_args] ++ threads(opts[:threads])
+      env = for {name, value} <- environment(opts), do: {String.to_charlist(name), String.to_charlist(value)}
+      launched = %Launched{port: nil, command: Enum.join([python | runs], " ")}
+      spawn_port(python, args, env, capture_path(opts), launched)
     else
-      {:error, cause} -> {:error, Error.new("WorkerDown", "cannot start #{command}: #{cause}")}
+      {:error, cause} ->
+        command = Enum.join([opts[:python] | runs], " ")
+        {:error, Error.new("WorkerDown", "cannot start #{command}: #{cause}")}
+    end
+  end
+
+  defp runs(:module), do: ["-m", "snakeport"]
+  defp runs(script), do: [script]
+
+  defp threads(nil), do: []
+  defp threads(n), do: ["--threads", Integer.to_string(n)]
+
+  @doc """
+  The environment the adapter gets on top of the BEAM's: `env:`, with
+  `python_path:` (expanded) where the adapter reads it.
+  """
+  @spec environment(keyword()) :: [{String.t(), String.t()}]
+  def environment(opts) do
+    folders = Enum.map(opts[:python_path], &Path.expand/1)
+    env = opts[:env]
+
+    case opts[:adapter] do
+      :module when folders == [] ->
+        env
+
+      :module ->
+        inherited = List.keyfind(env, "PYTHONPATH", 0, {nil, System.get_env("PYTHONPATH")}) |> elem(1)
+        path = Enum.join(folders ++ List.wrap(if inherited not in [nil, ""], do: inherited), ":")
+        List.keystore(env, "PYTHONPATH", 0, {"PYTHONPATH", path})
+
+      _script ->
+        List.keystore(env, "SNAKEPORT_PYTHON_PATH", 0, {"SNAKEPORT_PYTHON_PATH", Enum.join(folders, ":")})
     end
   end
 
@@ -92,6 +129,8 @@ defmodule SnakePort.Launcher do
       {:error, reason} -> {:error, "#{what} #{path}: #{:file.format_error(reason)}"}
     end
   end
+
+  defp script(:module), do: :ok
 
   defp script(path) do
     case File.stat(path) do

@@ -41,7 +41,7 @@ defmodule SnakePort.Worker do
 
   require Logger
 
-  alias SnakePort.{Callback, Conn, Error, Pending, Pool, Restarts, Route, Router, Wire}
+  alias SnakePort.{Callback, Conn, Error, Pending, Pool, Restarts, Route, Router, Telemetry, Wire}
 
   defstruct [:pool, :index, :opts, :conn, :route, :restarts, state: %Route.State{}, held: []]
 
@@ -97,15 +97,23 @@ defmodule SnakePort.Worker do
   defp start_adapter(state) do
     state = publish(state, status: :starting)
     {held, state} = {Enum.reverse(state.held), %{state | held: []}}
+    started = System.monotonic_time()
 
     case Conn.open(state.pool.name, state.index, state.opts, state.route.pending) do
       {:ok, conn} ->
         unless state.route.via_worker, do: name_port(conn.port, state.route.port)
         state = publish(%{state | conn: conn}, status: :up, error: nil)
+
+        event(state, :start, %{duration: System.monotonic_time() - started}, %{
+          python_pid: Conn.python_pid(conn),
+          restarts: state.restarts.total
+        })
+
         Enum.reduce(held, state, fn {id, frame}, state -> pass_on(state, id, frame) end)
 
       {:error, error} ->
         Logger.error("SnakePort: #{error.message}")
+        event(state, :start_error, %{}, %{error: error})
         state = %{state | conn: nil}
         respond(state, for({_id, entry} <- Pending.take_all(state.route.pending), do: {:fail, entry, error}))
         publish(state, status: :down, error: error)
@@ -130,10 +138,12 @@ defmodule SnakePort.Worker do
   end
 
   # The adapter is gone: answer everything, then restart at once or after a backoff.
-  defp adapter_gone(state, error, reason) do
+  defp adapter_gone(state, error, status, reason) do
     respond(state, Conn.close(state.conn, error))
+    event(state, :exit, %{}, %{status: status, error: error})
     {delay, restarts} = Restarts.crashed(state.restarts, System.monotonic_time(:millisecond))
     state = counted(%{state | conn: nil}, restarts)
+    event(state, :restart, %{delay: delay}, %{reason: :exit, restarts: restarts.total})
 
     if delay == 0 do
       start_adapter(state)
@@ -157,7 +167,8 @@ defmodule SnakePort.Worker do
   end
 
   def handle_info({port, {:exit_status, status}}, %{conn: %Conn{port: port} = conn} = state) do
-    {:noreply, adapter_gone(state, Conn.exited(conn, status), "its adapter exited with status #{status}")}
+    {:noreply,
+     adapter_gone(state, Conn.exited(conn, status), status, "its adapter exited with status #{status}")}
   end
 
   # A frame a caller could not write itself (recording, or the adapter was restarting).
@@ -369,6 +380,7 @@ defmodule SnakePort.Worker do
   defp act({:stuck, id, info}, state) do
     what = describe_stuck(id, info)
     Logger.warning("SnakePort pool #{inspect(state.pool.name)} worker #{state.index}: #{what}")
+    event(state, :stuck, %{}, %{id: id, info: info})
 
     if state.opts[:on_stuck] == :restart do
       error =
@@ -378,7 +390,9 @@ defmodule SnakePort.Worker do
         )
 
       respond(state, Conn.close(state.conn, error))
-      start_adapter(counted(%{state | conn: nil}, %{state.restarts | total: state.restarts.total + 1}))
+      state = counted(%{state | conn: nil}, %{state.restarts | total: state.restarts.total + 1})
+      event(state, :restart, %{delay: 0}, %{reason: :stuck, restarts: state.restarts.total})
+      start_adapter(state)
     else
       state
     end
@@ -396,6 +410,14 @@ defmodule SnakePort.Worker do
     do: %{translator: pool.translator, context: pool.context, decode_origin: pool.decode_origin}
 
   defp sibling(state, index), do: Process.whereis(Pool.route(state.pool, index).worker)
+
+  defp event(state, name, measurements, metadata) do
+    Telemetry.execute(
+      [:snakeport, :worker, name],
+      measurements,
+      Map.merge(metadata, %{pool: state.pool.name, index: state.index})
+    )
+  end
 
   defp respond(state, []), do: state
   defp respond(state, [response | rest]), do: respond(act(response, state), rest)

@@ -1215,6 +1215,29 @@ join_tail(Dec *d, DFrame *f, Py_ssize_t start)
     return value;
 }
 
+/* Is the next value the "data" of a "bytes" or "tensor" map?  Then it is
+ * raw bytes, never tried as UTF-8 (the pure decoder's _raw_data_slot).  The
+ * BEAM writes "__type__" before "data" (keys sorted), so the tag is known. */
+static int
+raw_data_slot(Dec *d)
+{
+    if (!d->nf) {
+        return 0;
+    }
+    DFrame *f = &d->fr[d->nf - 1];
+    if (f->kind != K_MAP || f->key == NULL || !PyUnicode_Check(f->key) ||
+        PyUnicode_CompareWithASCIIString(f->key, "data") != 0) {
+        return 0;
+    }
+    PyObject *type = PyDict_GetItemWithError(f->dict, s_type); /* borrowed; str keys cannot raise */
+    if (type == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    return PyUnicode_Check(type) &&
+           (PyUnicode_CompareWithASCIIString(type, "bytes") == 0 || PyUnicode_CompareWithASCIIString(type, "tensor") == 0);
+}
+
 #define IN_KEY(d)                                                                                        \
     ((d)->nf &&                                                                                          \
      ((d)->fr[(d)->nf - 1].frozen || ((d)->fr[(d)->nf - 1].kind == K_MAP && (d)->fr[(d)->nf - 1].key == NULL)))
@@ -1246,7 +1269,8 @@ dec_term(Dec *d, Py_ssize_t pos, Py_ssize_t *endpos)
                 decode_errorf(d->base + start, "binary of %zd bytes runs past the end", size);
                 goto fail;
             }
-            value = make_binary(p + pos, size, IN_KEY(d));
+            value = raw_data_slot(d) ? PyBytes_FromStringAndSize((const char *)p + pos, size)
+                                     : make_binary(p + pos, size, IN_KEY(d));
             if (value == NULL) {
                 goto fail;
             }

@@ -70,6 +70,9 @@ _isfinite = math.isfinite
 
 # Kinds of open container.
 _NONE, _LIST, _TAIL, _TUPLE, _MAP = range(5)
+# Tagged maps whose "data" binary is raw bytes, never tried as UTF-8 (the BEAM
+# writes the "__type__" key before "data": map keys are sorted).
+_RAW_DATA = ("bytes", "tensor")
 _NO_KEY: Any = object()  # an open map is waiting for a key, not a value
 # Inputs up to this size that are not bytes are copied to bytes once (the
 # hot loop is faster on bytes); bigger ones are read through a memoryview.
@@ -210,8 +213,10 @@ def _decode_term(
                 stop = pos + size
                 if stop > end:
                     raise DecodeError(f"binary of {size} bytes runs past the end", base + start)
-                if size > inline_up_to:
-                    value: Any = _text_or_bytes(buf[pos:stop], size)
+                if kind == _MAP and key == "data" and items.get("__type__") in _RAW_DATA:
+                    value: Any = bytes(buf[pos:stop])  # a "bytes" or "tensor" map's data: never text
+                elif size > inline_up_to:
+                    value = _text_or_bytes(buf[pos:stop], size)
                 else:
                     value = buf[pos:stop]
                     try:
