@@ -85,12 +85,14 @@ defmodule SnakePort do
   defp target(%Pool{} = pool, opts) do
     case elsewhere(opts) do
       nil -> {:ok, pool}
-      node -> Remote.lookup(pool.name, node)
+      where -> Remote.lookup(pool.name, where)
     end
   end
 
   defp target(%Remote{} = remote, opts) do
-    if here?(Keyword.get(opts, :node)), do: Pool.lookup(remote.name), else: {:ok, remote}
+    if elsewhere(opts) == nil and here?(Keyword.get(opts, :node)),
+      do: Pool.lookup(remote.name),
+      else: {:ok, remote}
   end
 
   defp target(name, opts) do
@@ -101,24 +103,27 @@ defmodule SnakePort do
           {:error, _} = error -> if here?(Keyword.get(opts, :node)), do: error, else: remote(name, error)
         end
 
-      node ->
-        Remote.lookup(name, node)
+      where ->
+        Remote.lookup(name, where)
     end
   end
 
   defp remote(name, not_here) do
-    if Cluster.running_elsewhere?(name) or Cluster.info(name), do: Remote.lookup(name), else: not_here
+    if Cluster.running_elsewhere?(name) or Cluster.seen?(name), do: Remote.lookup(name), else: not_here
   end
 
-  # The other node a request is pinned to, by `worker:` or `node:`.
+  # Where a request is pinned to on another node: `worker: {node, index}`, else `node:`.
   defp elsewhere(opts) do
-    node =
-      case Keyword.get(opts, :worker) do
-        {node, _index} -> node
-        nil -> Keyword.get(opts, :node)
-      end
+    case :lists.keyfind(:worker, 1, opts) do
+      {:worker, {node, _index} = worker} ->
+        if here?(node), do: nil, else: worker
 
-    if node == nil or here?(node), do: nil, else: node
+      _ ->
+        case :lists.keyfind(:node, 1, opts) do
+          {:node, node} when node != nil -> if here?(node), do: nil, else: node
+          _ -> nil
+        end
+    end
   end
 
   defp here?(node), do: node == node() or node == :nonode@nohost
@@ -138,36 +143,48 @@ defmodule SnakePort do
 
   @doc """
   Release `session` in Python (every ref and stream it holds) and unstick it
-  from its worker, on this node and on every other node running the pool
-  (a session is stuck to one worker per node that runs the pool).  A session
-  that was never routed holds nothing: `{:ok, 0}` without a round trip when
-  the pool runs only here.  Otherwise `{:ok, count}` of entries released; a
-  node that could not be asked is a `NodeDown` error naming it.
+  from its worker, here and on every other connected node that runs the pool
+  (callers of several nodes may have used it).  A session that was never
+  routed holds nothing: `{:ok, 0}` without a round trip when the pool runs
+  only here.  Otherwise `{:ok, count}` of entries released; a node that
+  could not be asked is a `NodeDown` error naming it.
   """
   @spec release_session(pool(), String.t(), keyword()) :: result()
   def release_session(pool, session, opts \\ []) do
     name = pool_name(pool)
     Cluster.forget(name, session)
-    timeout = Keyword.get(opts, :timeout, 120_000)
-    here = with {:error, %Error{python_type: "PoolNotStarted"}} <- release_local_session(name, session, opts), do: {:ok, 0}
+    here = release_local_session(local(pool), session, opts)
 
     case Cluster.nodes(name) do
-      [] -> here
-      nodes -> sum([here | release_on(nodes, name, session, opts, timeout)])
+      [] ->
+        here
+
+      nodes ->
+        here = with {:error, %Error{python_type: "PoolNotStarted"}} <- here, do: {:ok, 0}
+        sum([here | release_on(nodes, name, session, opts)])
     end
   end
 
   defp pool_name(%{name: name}), do: name
   defp pool_name(name), do: name
+  defp local(%Remote{name: name}), do: name
+  defp local(pool), do: pool
 
-  defp release_on(nodes, name, session, opts, timeout) do
+  defp release_on(nodes, name, session, opts) do
+    timeout = Keyword.get(opts, :timeout, 120_000)
+
     nodes
     |> :erpc.multicall(__MODULE__, :release_local_session, [name, session, opts], timeout + 1_000)
     |> Enum.zip(nodes)
     |> Enum.map(fn
-      {{:ok, {:error, %Error{python_type: "PoolNotStarted"}}}, _node} -> {:ok, 0}
-      {{:ok, result}, _node} -> result
-      {{_class, reason}, node} -> {:error, Error.new("NodeDown", "node #{node} could not release #{session}: #{inspect(reason)}")}
+      {{:ok, {:error, %Error{python_type: "PoolNotStarted"}}}, _node} ->
+        {:ok, 0}
+
+      {{:ok, result}, _node} ->
+        result
+
+      {{_class, reason}, node} ->
+        {:error, Error.new("NodeDown", "node #{node} could not release #{session}: #{inspect(reason)}")}
     end)
   end
 
@@ -246,8 +263,8 @@ defmodule SnakePort do
   `streams`, `callbacks` (Elixir funs running for Python), `sessions` stuck
   to it, `python_pid`, and `adapter`: the adapter's own counters (its
   `"stats"` call: sessions, refs, streams, frames and bytes in and out), or
-  `nil` when it is not up.  For a pool that runs only on other nodes, the
-  workers of every node that runs it, each with its `node`.
+  `nil` when it is not up.  For a pool of other nodes (`SnakePort.Remote`),
+  the workers of every node that runs it, each with its `node`.
   """
   @spec stats(pool()) :: {:ok, %{pool: Pool.name(), workers: [map()]}} | {:error, Error.t()}
   def stats(%Remote{} = remote), do: Remote.stats(remote)
@@ -280,7 +297,22 @@ defmodule SnakePort do
   an application that wants to know at boot that its Python works.
   """
   @spec check(pool(), timeout()) :: :ok | {:error, Error.t() | :timeout}
-  def check(pool, timeout \\ 10_000) do
+  def check(pool, timeout \\ 10_000)
+
+  # A pool of other nodes: each node that runs it checks its own workers.
+  def check(%Remote{name: name}, timeout) do
+    Enum.find_value(Cluster.nodes(name), :ok, fn node ->
+      case :erpc.call(node, __MODULE__, :check, [name, timeout], timeout + 1_000) do
+        :ok -> nil
+        error -> error
+      end
+    end)
+  catch
+    kind, reason ->
+      {:error, Error.new("NodeDown", "a node of pool #{inspect(name)} failed: #{inspect({kind, reason})}")}
+  end
+
+  def check(pool, timeout) do
     with {:ok, pool} <- Pool.lookup(pool) do
       Enum.find_value(Pool.routes(pool), :ok, fn route ->
         case Client.on_worker(pool, route.index, %{"call_type" => "ping"}, timeout) do

@@ -139,6 +139,19 @@ defmodule SnakeBridge.Config do
   @spec pools() :: keyword()
   def pools, do: Application.get_env(:snakebridge, :pools, default: [size: 1])
 
+  @doc """
+  Whether this node's config names pool `name` (`:default` is named when
+  `pools:` is not set): a node starts on first use only the pools it names,
+  or any pool no connected node runs.
+  """
+  @spec configured?(atom()) :: boolean()
+  def configured?(name) do
+    case pools() do
+      pools when is_list(pools) -> Keyword.has_key?(pools, name)
+      _ -> false
+    end
+  end
+
   defp configured_pool(env, name) do
     pools = Keyword.get(env, :pools, default: [size: 1])
 

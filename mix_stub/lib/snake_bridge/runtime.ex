@@ -16,9 +16,15 @@ defmodule SnakeBridge.Runtime do
     * `:__runtime__` - `session_id:`, `pool_name:` (default `:default`),
       `timeout:` (ms or `:infinity`), `timeout_profile:`, `stream_timeout:`,
       `stream_credit:`, `stream_batch:`, `arrays:` (`:ref` or `:tensor`),
-      `thread:` (`:main` runs the call on Python's main thread), `affinity:`
-      (accepted; sessions always stick to one worker); a misspelt key is an
-      `ArgumentError`
+      `thread:` (`:main` runs the call on Python's main thread), `node:`
+      (that node's workers of the pool), `affinity:` (accepted; sessions
+      always stick to one worker); a misspelt key is an `ArgumentError`
+
+  **Refs go home.**  A call on a ref (`call_method/4`, `get_attr/3`,
+  `release_ref/2`, a `StreamRef`'s `Enum`) runs in the ref's session on the
+  worker that holds its object, from any process on any connected node.  A
+  call that passes refs as arguments, and names no `session_id:`, does the
+  same for the first of them (its results live in that ref's session).
 
   Timeouts: an explicit `timeout:` wins; then the `timeout_profile:`, then the
   library's profile (`config :snakebridge, runtime: [profiles: %{...},
@@ -284,24 +290,35 @@ defmodule SnakeBridge.Runtime do
 
   defp push(module, function, args, %Opts{runtime: runtime} = o, callback) do
     base = library(%{"python_module" => module_name(module), "function" => function}, module)
+    {args, kwargs, located} = Types.encode_request(args ++ o.args, o.kwargs)
 
     request =
       base
-      |> Map.merge(%{"args" => Types.encode(args ++ o.args), "kwargs" => Types.encode(o.kwargs)})
+      |> Map.merge(%{"args" => args, "kwargs" => kwargs})
       |> runtime_fields(runtime)
 
+    session = Keyword.get(runtime, :session_id) || owner_session(located)
+    pool_name = Keyword.get(runtime, :pool_name) || owner_pool(located) || :default
+
     stream_opts = [
-      session: Keyword.get(runtime, :session_id),
+      session: session,
       credit: Keyword.get(runtime, :stream_credit, @stream_credit),
       batch: Keyword.get(runtime, :stream_batch, @stream_batch),
       timeout: stream_timeout(runtime, base["library"])
     ]
 
-    pool_name = Keyword.get(runtime, :pool_name, :default)
-
     Telemetry.span(metadata({module, "stream"}, request, pool_name), fn ->
-      with {:ok, pool} <- pool(pool_name) do
-        pool |> SnakePort.stream(request, stream_opts, callback) |> Error.wrap()
+      case where(runtime, located, session, pool_name) do
+        nil ->
+          with {:ok, pool} <- pool(pool_name) do
+            pool |> SnakePort.stream(request, stream_opts, callback) |> Error.wrap()
+          end
+
+        pin ->
+          pool_name
+          |> Config.core_pool()
+          |> SnakePort.stream(request, [pin | stream_opts], callback)
+          |> Error.wrap()
       end
     end)
   end
@@ -349,9 +366,11 @@ defmodule SnakeBridge.Runtime do
   @doc """
   The running SnakePort pool behind SnakeBridge's pool `name`, started from
   `config :snakebridge` on first use (a configuration it refuses is
-  `{:error, %SnakeBridge.Error{python_type: "PoolStartError"}}`).
+  `{:error, %SnakeBridge.Error{python_type: "PoolStartError"}}`).  A pool
+  this node's config does not name, which runs on another connected node,
+  is not started here: the remote pool (`SnakePort.Remote`) is returned.
   """
-  @spec pool(atom()) :: {:ok, SnakePort.Pool.t()} | {:error, Error.t()}
+  @spec pool(atom()) :: {:ok, SnakePort.Pool.t() | SnakePort.Remote.t()} | {:error, Error.t()}
   def pool(name) do
     core = Config.core_pool(name)
 
@@ -360,8 +379,12 @@ defmodule SnakeBridge.Runtime do
         {:ok, pool}
 
       {:error, _} ->
-        with {:ok, opts} <- Config.pool_options(name),
-             do: core |> SnakePort.start_pool(opts) |> Error.wrap()
+        if not Config.configured?(name) and SnakePort.Cluster.running_elsewhere?(core) do
+          core |> SnakePort.Remote.lookup() |> Error.wrap()
+        else
+          with {:ok, opts} <- Config.pool_options(name),
+               do: core |> SnakePort.start_pool(opts) |> Error.wrap()
+        end
     end
   end
 
@@ -370,9 +393,12 @@ defmodule SnakeBridge.Runtime do
   # `telemetry`: {module as given, SnakeBridge's call type}, or nil for the
   # stream and release plumbing.
   defp run(base, args, %Opts{runtime: runtime, kwargs: kwargs}, owner, telemetry) do
+    {args, kwargs, located} = Types.encode_request(args, kwargs)
+    owner = owner || located
+
     request =
       base
-      |> Map.merge(%{"args" => Types.encode(args), "kwargs" => Types.encode(kwargs)})
+      |> Map.merge(%{"args" => args, "kwargs" => kwargs})
       |> Map.put("library", base["library"] || library_of(base["python_module"]))
       |> runtime_fields(runtime)
 
@@ -381,8 +407,17 @@ defmodule SnakeBridge.Runtime do
     timeout = call_timeout(runtime, request["library"])
 
     execute = fn ->
-      with {:ok, pool} <- pool(pool_name) do
-        pool |> SnakePort.request(request, session: session, timeout: timeout) |> Error.wrap()
+      case where(runtime, owner, session, pool_name) do
+        nil ->
+          with {:ok, pool} <- pool(pool_name) do
+            pool |> SnakePort.request(request, session: session, timeout: timeout) |> Error.wrap()
+          end
+
+        pin ->
+          pool_name
+          |> Config.core_pool()
+          |> SnakePort.request(request, [pin, session: session, timeout: timeout])
+          |> Error.wrap()
       end
     end
 
@@ -391,6 +426,26 @@ defmodule SnakeBridge.Runtime do
       telemetry -> Telemetry.span(metadata(telemetry, request, pool_name), execute)
     end
   end
+
+  # Where a request must run when that is not this node: `node:` of
+  # `__runtime__`, else the worker of the ref it concerns (the method's ref,
+  # else the first ref among its arguments) when the ref lives on another
+  # node and the request runs in the ref's session of the ref's pool.
+  defp where(runtime, owner, session, pool_name) do
+    case Keyword.get(runtime, :node) do
+      nil -> ref_worker(owner, session, pool_name)
+      node -> if local?(node), do: nil, else: {:node, node}
+    end
+  end
+
+  defp ref_worker(%{node: node, worker: worker, session_id: session, pool_name: pool}, session, pool)
+       when node != nil and worker != nil do
+    if local?(node), do: nil, else: {:worker, {node, worker}}
+  end
+
+  defp ref_worker(_owner, _session, _pool_name), do: nil
+
+  defp local?(node), do: node == node() or node == :nonode@nohost
 
   defp metadata({module, call_type}, request, pool_name) do
     %{

@@ -70,14 +70,14 @@ defmodule SnakePort.Callback do
   whose `{:callback, ...}` frame is `frame`, sent by worker `origin`.
   """
   @spec run(binary(), non_neg_integer(), pos_integer(), decoder(), Translator.origin()) :: {:frame, binary()}
-  def run(frame, id, depth, decoder, {node, index}) do
+  def run(frame, id, depth, decoder, origin) do
     Process.put(@depth_key, depth)
     translator = decoder.translator
 
     result =
       case Wire.decode(frame) do
         {:ok, {:callback, ^id, fun, args}} when is_list(args) ->
-          invoke(fun, Translator.decode(decoder, args, node, index), translator)
+          invoke(fun, Translator.decode(decoder, args, origin), translator)
 
         {:ok, other} ->
           error("error", "ProtocolError", "malformed callback frame #{inspect(other, limit: 5)}")

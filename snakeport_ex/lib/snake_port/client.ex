@@ -16,7 +16,7 @@ defmodule SnakePort.Client do
   finds no entry and is dropped by the worker.
   """
 
-  alias SnakePort.{Callback, Error, Pending, Pool, Route, Router, Wire}
+  alias SnakePort.{Callback, Error, Pending, Pool, Route, Router, Translator, Wire}
 
   @type result :: {:ok, term()} | {:error, Error.t() | :timeout}
 
@@ -120,7 +120,7 @@ defmodule SnakePort.Client do
   defp answer(pool, route, bin) do
     case Wire.decode(bin) do
       {:ok, {:reply, _id, {:ok, value}}} ->
-        {:ok, SnakePort.Translator.decode(pool, value, node(), route.index)}
+        {:ok, Translator.decode(pool, value, {node(), route.index})}
 
       {:ok, {:reply, _id, {:error, error}}} when is_map(error) ->
         {:error, error |> Error.from_wire() |> explain_restart(pool, route)}
@@ -270,7 +270,7 @@ defmodule SnakePort.Client do
   defp decode_chunk(run, bin) do
     case Wire.decode(bin) do
       {:ok, {:chunk, _id, items}} when is_list(items) ->
-        {:ok, SnakePort.Translator.decode(run.pool, items, node(), run.route.index)}
+        {:ok, Translator.decode(run.pool, items, {node(), run.route.index})}
 
       {:ok, other} ->
         {:error, "it is not a chunk: #{inspect(other, limit: 5)}"}

@@ -1,20 +1,20 @@
 defmodule SnakePort.Cluster do
   @moduledoc """
-  Pools seen across a cluster of BEAM nodes, with OTP's own tools: each
-  worker joins a `:pg` process group of its pool (scope `SnakePort.PG`), so
-  every connected node knows which workers run which pool, and `:pg` drops
-  the members of a node that goes down.
+  Where pools run across a cluster of BEAM nodes, with OTP's own tools: each
+  worker whose adapter is up joins a `:pg` process group of its pool (scope
+  `SnakePort.PG`, started by the `:snakeport` application), so every
+  connected node knows which workers serve which pool, and `:pg` drops the
+  members of a node that goes down or disconnects.
 
-  This server keeps what a node that calls pools on other nodes remembers:
-  where each of its sessions lives (`{pool, session} -> worker pid`), how
-  many of its sessions each remote worker holds (to spread new ones), and
-  each remote pool's settings (`SnakePort.Remote`).  When a node goes down
-  or disconnects, the sessions this node had there are forgotten (their
-  Python objects are gone, or are released by that node), so the next call
-  of such a session goes to a node that is up.
+  This server owns what a node that calls pools of other nodes remembers:
+  which remote worker each of its sessions went to (`{pool, session} ->
+  worker pid`), how many of its sessions each remote worker holds (to spread
+  new ones), and each remote pool's settings (`SnakePort.Remote`).  When a
+  node goes down, what this node remembered of it is forgotten, so the next
+  call of such a session goes to a node that is up.
 
-  Nothing here is read on the local path: a call to a pool that runs on
-  this node never looks at the cluster.
+  Nothing here is read on the local path: a call to a pool that runs on this
+  node never looks at the cluster.
   """
   use GenServer
 
@@ -24,13 +24,17 @@ defmodule SnakePort.Cluster do
   @sticky :snakeport_cluster_sticky
   @meta :snakeport_cluster_meta
 
-  @doc "The `:pg` scope SnakePort's pools live in (started by the `:snakeport` application)."
+  @doc "The `:pg` scope SnakePort's pools live in."
   @spec scope() :: atom()
   def scope, do: @scope
 
-  @doc "The calling worker process joins pool `name`'s group."
+  @doc "The calling worker process joins pool `name`'s group (its adapter is up)."
   @spec join(term()) :: :ok
   def join(name), do: :pg.join(@scope, group(name), self())
+
+  @doc "The calling worker process leaves pool `name`'s group (its adapter is down)."
+  @spec leave(term()) :: :ok | :not_joined
+  def leave(name), do: :pg.leave(@scope, group(name), self())
 
   @doc "The workers of pool `name` on every connected node, this one included."
   @spec members(term()) :: [pid()]
@@ -38,19 +42,23 @@ defmodule SnakePort.Cluster do
 
   @doc "The workers of pool `name` on other nodes."
   @spec remote_members(term()) :: [pid()]
-  def remote_members(name), do: Enum.reject(members(name), &(node(&1) == node()))
+  def remote_members(name) do
+    here = node()
+    for pid <- members(name), node(pid) != here, do: pid
+  end
 
   @doc "Whether pool `name` runs on some other connected node."
   @spec running_elsewhere?(term()) :: boolean()
   def running_elsewhere?(name), do: remote_members(name) != []
 
-  @doc "The other nodes that run pool `name`."
+  @doc "The other connected nodes that run pool `name`."
   @spec nodes(term()) :: [node()]
   def nodes(name), do: name |> remote_members() |> Enum.map(&node/1) |> Enum.uniq()
 
   @doc """
-  Wait until pool `name` runs on this node or on a connected one (`:pg`
-  learns another node's groups shortly after the nodes connect).
+  Wait until pool `name` runs on this node or on a connected one: `:pg`
+  learns another node's groups shortly after the nodes connect, so a node
+  that only calls pools of others waits for this before its first call.
   """
   @spec await_pool(term(), timeout()) :: :ok | :timeout
   def await_pool(name, timeout \\ 5_000) do
@@ -60,15 +68,16 @@ defmodule SnakePort.Cluster do
 
   defp await_members(name, deadline) do
     cond do
-      members(name) != [] -> :ok
-      deadline != :infinity and System.monotonic_time(:millisecond) >= deadline -> :timeout
-      true -> wait_a_bit(name, deadline)
-    end
-  end
+      members(name) != [] ->
+        :ok
 
-  defp wait_a_bit(name, deadline) do
-    Process.sleep(10)
-    await_members(name, deadline)
+      deadline != :infinity and System.monotonic_time(:millisecond) >= deadline ->
+        :timeout
+
+      true ->
+        Process.sleep(10)
+        await_members(name, deadline)
+    end
   end
 
   defp group(name), do: {:snakeport_pool, name}
@@ -76,18 +85,18 @@ defmodule SnakePort.Cluster do
   # -- where this node's sessions live on other nodes ------------------------------
 
   @doc """
-  The remote worker for `session` of pool `name`: the one it went to before
-  (while that worker is still a member of the pool), else a new choice:
-  among the pool's workers on other nodes (on node `pin` only, when given),
-  the one holding the fewest of this node's sessions.  The worker may move
-  a new session to a less busy sibling (`restick/3`).
+  The remote worker for `session` of pool `name`: the one it went to before,
+  while that worker is still a member (and on node `pin`, when given); else
+  among the pool's workers on other nodes (on `pin` only), the one holding
+  the fewest of this node's sessions.  The worker has the last word: it may
+  send the session to a less busy sibling (`restick/3`).
   """
   @spec route(term(), String.t(), node() | nil) :: {:ok, pid()} | {:error, Error.t()}
   def route(name, session, pin) do
     members = remote_members(name)
 
     case :ets.lookup(@sticky, {name, session}) do
-      [{_, pid}] when pin in [nil, node(pid)] ->
+      [{_, pid}] when pin == nil or node(pid) == pin ->
         if pid in members, do: {:ok, pid}, else: choose(name, session, members, pin, pid)
 
       [{_, previous}] ->
@@ -99,9 +108,7 @@ defmodule SnakePort.Cluster do
   end
 
   defp choose(name, session, members, pin, previous) do
-    candidates = if pin, do: Enum.filter(members, &(node(&1) == pin)), else: members
-
-    case candidates do
+    case if(pin, do: Enum.filter(members, &(node(&1) == pin)), else: members) do
       [] ->
         {:error, unavailable(name, pin)}
 
@@ -112,7 +119,7 @@ defmodule SnakePort.Cluster do
     end
   end
 
-  @doc "`session` of pool `name` lives on worker `pid` now (the worker said so)."
+  @doc "`session` of pool `name` is served by remote worker `pid` now (the worker said so)."
   @spec restick(term(), String.t(), pid()) :: :ok
   def restick(name, session, pid) do
     previous =
@@ -133,7 +140,7 @@ defmodule SnakePort.Cluster do
     :ok
   end
 
-  @doc "Forget where `session` of pool `name` lived (released, or its owner exited)."
+  @doc "Forget where `session` of pool `name` went (released, or its owner exited)."
   @spec forget(term(), String.t()) :: :ok
   def forget(name, session) do
     case :ets.take(@sticky, {name, session}) do
@@ -159,23 +166,28 @@ defmodule SnakePort.Cluster do
   @doc "The error for a pool that no connected node (or not node `pin`) runs."
   @spec unavailable(term(), node() | nil) :: Error.t()
   def unavailable(name, nil) do
-    seen = with %{node: node} <- info(name), do: " (it ran on #{node})"
+    case last_seen(name) do
+      nil ->
+        Error.new(
+          "PoolNotStarted",
+          "SnakePort pool #{inspect(name)} runs neither here nor on a connected node"
+        )
 
-    Error.new(
-      "NodeDown",
-      "SnakePort pool #{inspect(name)} runs on no connected node#{seen || ""}, and not on this one"
-    )
-  end
-
-  def unavailable(name, pin) do
-    if pin in Node.list() do
-      Error.new("PoolNotStarted", "SnakePort pool #{inspect(name)} does not run on node #{pin}")
-    else
-      Error.new("NodeDown", "node #{pin}, pinned for SnakePort pool #{inspect(name)}, is not connected")
+      node ->
+        Error.new(
+          "NodeDown",
+          "SnakePort pool #{inspect(name)} runs on no connected node (it ran on #{node}, which is gone)"
+        )
     end
   end
 
-  # -- remote pools' settings --------------------------------------------------------
+  def unavailable(name, pin) do
+    if pin in Node.list(),
+      do: Error.new("PoolNotStarted", "SnakePort pool #{inspect(name)} does not run on node #{pin}"),
+      else: Error.new("NodeDown", "node #{pin}, asked for SnakePort pool #{inspect(name)}, is not connected")
+  end
+
+  # -- remote pools' settings ----------------------------------------------------------
 
   @doc "The cached settings of remote pool `name` (a `SnakePort.Remote`), or nil."
   @spec info(term()) :: SnakePort.Remote.t() | nil
@@ -187,8 +199,21 @@ defmodule SnakePort.Cluster do
   end
 
   @doc false
-  @spec put_info(SnakePort.Remote.t()) :: true
-  def put_info(remote), do: :ets.insert(@meta, {{:info, remote.name}, remote})
+  @spec put_info(SnakePort.Remote.t(), node()) :: true
+  def put_info(remote, node) do
+    :ets.insert(@meta, [{{:info, remote.name}, remote}, {{:seen, remote.name}, node}])
+  end
+
+  @doc "Whether pool `name` was ever seen on another node (it may be gone now)."
+  @spec seen?(term()) :: boolean()
+  def seen?(name), do: last_seen(name) != nil
+
+  defp last_seen(name) do
+    case :ets.lookup(@meta, {:seen, name}) do
+      [{_, node}] -> node
+      [] -> nil
+    end
+  end
 
   # -- the server: owns the tables, forgets what lived on nodes that went down ------
 
@@ -208,6 +233,8 @@ defmodule SnakePort.Cluster do
   def handle_info({:nodedown, node}, state) do
     :ets.select_delete(@sticky, [{{:_, :"$1"}, [{:==, {:node, :"$1"}, node}], [true]}])
     :ets.select_delete(@meta, [{{{:sessions, :"$1"}, :_}, [{:==, {:node, :"$1"}, node}], [true]}])
+    # A pool's settings are asked again of whichever node serves it next.
+    :ets.match_delete(@meta, {{:info, :_}, :_})
     {:noreply, state}
   end
 

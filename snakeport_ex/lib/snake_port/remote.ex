@@ -2,38 +2,39 @@ defmodule SnakePort.Remote do
   @moduledoc """
   A pool that runs on other nodes, called from this one.
 
-  `Port.command/2` only works on the port's own node, so a caller on
-  another node cannot write to the adapter itself.  The remote path is one
-  hop each way: the caller encodes its request (as it does locally) and
-  sends the binary to the worker on the pool's node, which takes a request
-  id, registers the caller in its pending table and writes the frame; the
-  reply binary goes straight back to the caller, which decodes it in its own
-  process.  The caller monitors the worker (the monitor is also an alias the
-  reply is sent to, so a reply that comes after a timeout is dropped by the
-  runtime), hence a worker that exits or a node that goes down or is cut
-  off answers a call in flight at once with a `WorkerDown` or `NodeDown`
-  error naming the node, within the distribution's tick time
-  (`net_ticktime`) for a partition.
+  `Port.command/2` only works on the port's own node, so a caller on another
+  node cannot write to the adapter itself.  The remote path is one message
+  each way: the caller encodes its request as it does locally and sends the
+  binary to a worker of the pool on its node, which takes a request id,
+  registers the caller in its pending table and writes the frame (the
+  request's bytes spliced in, never decoded there); the reply binary goes
+  straight back to the caller, which decodes it in its own process.
+
+  The caller monitors the worker, and the monitor is also the alias the
+  reply is sent to (so a reply that comes after a timeout is dropped by the
+  runtime).  A worker that exits, or a node that goes down or is cut off,
+  answers a call in flight at once with a `WorkerDown` or `NodeDown` error
+  naming the node: at once for a node that dies or disconnects, within the
+  distribution's tick time (`net_ticktime`) for a silent partition.
 
   A session new to this node goes to the remote worker holding the fewest
   of this node's sessions (`SnakePort.Cluster.route/3`); the worker's node
-  has the last word: the session is stuck there, in the same table the
-  node's own callers use, and a worker busier than a sibling moves a new
-  session to it (`{:moved, pid}`; the caller resends and remembers).
-  Auto-sessions are owned on the worker's node by the caller's pid, so they
-  are released there when the caller exits or its node disconnects.
+  has the last word: it sticks the session to a worker in the same table its
+  own callers use, and a worker busier than a sibling sends a new session
+  there (`{:moved, pid}`; the caller resends and remembers).  An
+  auto-session is owned on the worker's node by the caller's pid, so it is
+  released there when the caller exits or its node disconnects.
 
-  The struct holds what the caller needs of the remote pool's settings:
-  its translator, the translator's context and the default timeouts,
-  fetched once from one of its workers.
+  The struct holds what a caller needs of the remote pool's settings (its
+  translator and the translator's context, its default timeout and callback
+  depth), asked once of one of its workers and cached.
   """
 
   alias SnakePort.{Callback, Cluster, Error, Pending, Route, Router, Translator, Wire}
 
-  @enforce_keys [:name, :node]
+  @enforce_keys [:name]
   defstruct [
     :name,
-    :node,
     translator: SnakePort.Translator.Wire,
     context: nil,
     decode_origin: false,
@@ -43,7 +44,6 @@ defmodule SnakePort.Remote do
 
   @type t :: %__MODULE__{
           name: term(),
-          node: node(),
           translator: module(),
           context: term(),
           decode_origin: boolean(),
@@ -59,33 +59,45 @@ defmodule SnakePort.Remote do
 
   @doc """
   Remote pool `name`: its settings as cached, else asked of one of its
-  workers (on node `node` when given).
+  workers (worker `{node, index}`, or one on node `pin`, when given).
   """
-  @spec lookup(term(), node() | nil) :: {:ok, t()} | {:error, Error.t()}
-  def lookup(name, node \\ nil) do
+  @spec lookup(term(), node() | {node(), non_neg_integer()} | nil) :: {:ok, t()} | {:error, Error.t()}
+  def lookup(name, where \\ nil) do
     case Cluster.info(name) do
       %__MODULE__{} = remote -> {:ok, remote}
-      nil -> fetch(name, node)
+      nil -> fetch(name, where)
     end
   end
 
-  defp fetch(name, node) do
+  defp fetch(name, {node, index}) do
+    if connected?(node),
+      do: settings(name, {Route.worker_name(name, index), node}),
+      else: {:error, not_connected(name, node, index)}
+  end
+
+  defp fetch(name, pin) do
     members = Cluster.remote_members(name)
 
-    case if(node, do: Enum.filter(members, &(node(&1) == node)), else: members) do
-      [] ->
-        {:error, Cluster.unavailable(name, node)}
-
-      [pid | _] ->
-        settings = GenServer.call(pid, :snakeport_settings, 5_000)
-        origin? = Translator.origin?(settings.translator)
-        remote = struct!(__MODULE__, Map.merge(settings, %{name: name, node: node(pid), decode_origin: origin?}))
-        Cluster.put_info(remote)
-        {:ok, remote}
+    case if(pin, do: Enum.filter(members, &(node(&1) == pin)), else: members) do
+      [] -> {:error, Cluster.unavailable(name, pin)}
+      [pid | _] -> settings(name, pid)
     end
+  end
+
+  defp settings(name, dest) do
+    settings = GenServer.call(dest, :snakeport_settings, 5_000)
+
+    remote =
+      struct!(
+        __MODULE__,
+        Map.merge(settings, %{name: name, decode_origin: Translator.origin?(settings.translator)})
+      )
+
+    Cluster.put_info(remote, node_of(dest))
+    {:ok, remote}
   catch
     :exit, reason ->
-      {:error, Error.new("NodeDown", "SnakePort pool #{inspect(name)} could not be reached: #{inspect(reason)}")}
+      {:error, gone(name, dest, down_reason(reason))}
   end
 
   # -- calls -------------------------------------------------------------------------
@@ -99,7 +111,7 @@ defmodule SnakePort.Remote do
   def request(%__MODULE__{} = remote, request, opts) do
     {session, owner} = session(remote, opts)
 
-    with :ok <- check_depth(remote),
+    with {:ok, request} <- check_depth(remote, request),
          {:ok, dest} <- destination(remote, session, opts) do
       body = :erlang.term_to_binary(Map.put(request, "session_id", session))
       timeout = Keyword.get(opts, :timeout, remote.default_timeout)
@@ -115,20 +127,26 @@ defmodule SnakePort.Remote do
     end
   end
 
-  defp check_depth(remote) do
-    depth = Callback.depth()
+  # As SnakePort.Client's: a request from inside callbacks says how deep it is.
+  defp check_depth(remote, request) do
+    case Callback.depth() do
+      0 ->
+        {:ok, request}
 
-    if depth >= remote.max_callback_depth,
-      do: {:error, Callback.depth_error(depth, remote.max_callback_depth)},
-      else: :ok
+      depth when depth >= remote.max_callback_depth ->
+        {:error, Callback.depth_error(depth, remote.max_callback_depth)}
+
+      depth ->
+        {:ok, Map.put(request, "callback_depth", depth)}
+    end
   end
 
   defp destination(remote, session, opts) do
     case Keyword.get(opts, :worker) do
       {node, index} ->
-        if node in Node.list(),
+        if connected?(node),
           do: {:ok, {Route.worker_name(remote.name, index), node}},
-          else: {:error, not_connected(remote, node, index)}
+          else: {:error, not_connected(remote.name, node, index)}
 
       nil ->
         Cluster.route(remote.name, session, Keyword.get(opts, :node))
@@ -140,7 +158,7 @@ defmodule SnakePort.Remote do
     send(dest, {:snakeport_call, tag, session, owner, body})
 
     receive do
-      {^tag, {index, bin}} when is_integer(index) ->
+      {^tag, index, bin} when is_integer(index) ->
         Process.demonitor(tag, [:flush])
         answer(remote, bin, node_of(dest), index)
 
@@ -154,7 +172,11 @@ defmodule SnakePort.Remote do
 
       {:DOWN, ^tag, :process, _, reason} ->
         if is_pid(dest), do: Cluster.forget(remote.name, session)
-        {:error, gone(remote, dest, reason)}
+
+        # The worker was gone before it got the request: another one may serve it.
+        if reason == :noproc and is_pid(dest) and moves > 0,
+          do: retry(remote, what, timeout, moves),
+          else: {:error, gone(remote.name, dest, reason)}
     after
       timeout ->
         :erlang.send(dest, {:snakeport_cancel, tag}, [:noconnect])
@@ -162,12 +184,20 @@ defmodule SnakePort.Remote do
 
         # A reply that came meanwhile; later ones find the alias gone.
         receive do
+          {^tag, _, _} -> :ok
           {^tag, _} -> :ok
         after
           0 -> :ok
         end
 
         {:error, :timeout}
+    end
+  end
+
+  defp retry(remote, {session, _owner, _body} = what, timeout, moves) do
+    case Cluster.route(remote.name, session, nil) do
+      {:ok, pid} -> call(remote, pid, what, timeout, moves - 1)
+      error -> error
     end
   end
 
@@ -183,10 +213,10 @@ defmodule SnakePort.Remote do
   defp answer(remote, bin, node, index) do
     case Wire.decode(bin) do
       {:ok, {:reply, _id, {:ok, value}}} ->
-        {:ok, Translator.decode(remote, value, node, index)}
+        {:ok, Translator.decode(remote, value, {node, index})}
 
       {:ok, {:reply, _id, {:error, error}}} when is_map(error) ->
-        {:error, Error.from_wire(error)}
+        {:error, error |> Error.from_wire() |> on_node(node)}
 
       {:ok, other} ->
         {:error, Error.new("ProtocolError", "malformed reply #{inspect(other, limit: 10)}")}
@@ -200,14 +230,15 @@ defmodule SnakePort.Remote do
 
   @doc """
   Run `request` as a push stream on the remote pool, calling `fun` on each
-  item; options and results as `SnakePort.Client.stream/4`.  Chunks come
-  straight from the worker; credit and cancel go through it.
+  item; options and results as `SnakePort.Client.stream/4` (and `node:`,
+  `worker:` as `request/3`).  Chunks come straight from the worker; credit
+  and cancel go through it.
   """
   @spec stream(t(), map(), keyword(), (term() -> any())) :: {:ok, :done} | {:error, Error.t() | :timeout}
   def stream(%__MODULE__{} = remote, request, opts, fun) when is_function(fun, 1) do
     {session, owner} = session(remote, opts)
 
-    with :ok <- check_depth(remote),
+    with {:ok, request} <- check_depth(remote, request),
          {:ok, dest} <- destination(remote, session, opts) do
       request =
         Map.merge(request, %{
@@ -259,11 +290,12 @@ defmodule SnakePort.Remote do
   defp start_stream(run, dest, message) do
     GenServer.call(dest, message, :infinity)
   catch
-    :exit, reason -> {:error, gone(run.remote, dest, down_reason(reason))}
+    :exit, reason -> {:error, gone(run.remote.name, dest, down_reason(reason))}
   end
 
   # GenServer.call's exit reasons, as a monitor would have said them.
   defp down_reason({{:nodedown, _node}, _call}), do: :noconnection
+  defp down_reason({:noproc, _call}), do: :noproc
   defp down_reason({reason, {GenServer, :call, _}}), do: reason
   defp down_reason(reason), do: reason
 
@@ -303,7 +335,7 @@ defmodule SnakePort.Remote do
         end
 
       {:DOWN, ^tag, :process, _, reason} ->
-        {:error, gone(run.remote, run.dest, reason)}
+        {:error, gone(run.remote.name, run.dest, reason)}
     after
       remaining(run.deadline) ->
         cancel(run)
@@ -314,7 +346,7 @@ defmodule SnakePort.Remote do
   defp decode_chunk(run, bin) do
     case Wire.decode(bin) do
       {:ok, {:chunk, _id, items}} when is_list(items) ->
-        {:ok, Translator.decode(run.remote, items, run.node, run.index)}
+        {:ok, Translator.decode(run.remote, items, {run.node, run.index})}
 
       {:ok, other} ->
         {:error, "it is not a chunk: #{inspect(other, limit: 5)}"}
@@ -367,7 +399,7 @@ defmodule SnakePort.Remote do
 
   # -- stats ---------------------------------------------------------------------------------
 
-  @doc "Every remote node's `SnakePort.stats/1` of the pool, each worker tagged with its `node`."
+  @doc "`SnakePort.stats/1` of the pool on every other node that runs it, each worker with its `node`."
   @spec stats(t()) :: {:ok, %{pool: term(), workers: [map()]}}
   def stats(%__MODULE__{name: name}) do
     workers =
@@ -387,38 +419,44 @@ defmodule SnakePort.Remote do
 
   # -- errors ----------------------------------------------------------------------------------
 
+  @doc false
+  @spec connected?(node()) :: boolean()
+  def connected?(node), do: node in Node.list()
+
   defp node_of(pid) when is_pid(pid), do: node(pid)
   defp node_of({_name, node}), do: node
 
-  defp on_node(%Error{} = error, node), do: %{error | message: "#{error.message} (on node #{node})"}
+  defp on_node(%Error{} = error, node) do
+    %{error | message: "#{error.message} (on node #{node})", context: Map.put(error.context, "node", node)}
+  end
 
-  defp gone(remote, dest, :noconnection) do
+  defp gone(name, dest, :noconnection) do
     Error.new(
       "NodeDown",
-      "node #{node_of(dest)}, running SnakePort pool #{inspect(remote.name)}, went down or was " <>
+      "node #{node_of(dest)}, running SnakePort pool #{inspect(name)}, went down or was " <>
         "disconnected before replying"
     )
   end
 
-  defp gone(remote, dest, :noproc) do
-    Error.new(
-      "WorkerDown",
-      "no SnakePort worker of pool #{inspect(remote.name)} runs as #{inspect(dest)} on node #{node_of(dest)}"
-    )
+  defp gone(name, dest, :noproc) do
+    Error.new("WorkerDown", "no SnakePort worker of pool #{inspect(name)} runs as #{describe(dest)}")
   end
 
-  defp gone(remote, dest, reason) do
+  defp gone(name, dest, reason) do
     Error.new(
       "WorkerDown",
-      "the SnakePort worker of pool #{inspect(remote.name)} on node #{node_of(dest)} exited before " <>
+      "the SnakePort worker of pool #{inspect(name)} on node #{node_of(dest)} exited before " <>
         "replying: #{inspect(reason)}"
     )
   end
 
-  defp not_connected(remote, node, index) do
+  defp describe(pid) when is_pid(pid), do: "#{inspect(pid)} on node #{node(pid)}"
+  defp describe({name, node}), do: "#{name} on node #{node}"
+
+  defp not_connected(name, node, index) do
     Error.new(
       "NodeDown",
-      "node #{node}, which holds worker #{index} of SnakePort pool #{inspect(remote.name)} " <>
+      "node #{node}, which holds worker #{index} of SnakePort pool #{inspect(name)} " <>
         "(and the objects made there), is not connected"
     )
   end

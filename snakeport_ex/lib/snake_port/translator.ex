@@ -15,6 +15,10 @@ defmodule SnakePort.Translator do
       (the caller, the callback's task, the worker for messages);
     * `encode_value/1` on what an Elixir fun returns to Python.
 
+  A translator that exports `decode_value/3` is also told which worker a
+  value came from (its node and index in the pool): a ref made from it can
+  record where its object lives, and be used from any node.
+
   Request arguments are the caller's to encode (it builds the request map).
   `context` is the pool's `:context` option (SnakeBridge passes its pool name,
   which its refs record).  Decoding runs on every reply, so it should return
@@ -45,13 +49,13 @@ defmodule SnakePort.Translator do
 
   @doc """
   Decode `value` with the translator of `holder` (a pool, or a remote pool),
-  telling it the value came from worker `index` on `node` if it wants to know.
+  telling it the value came from worker `origin` if it wants to know.
   """
-  @spec decode(map(), term(), node(), non_neg_integer()) :: term()
-  def decode(%{translator: translator, context: context, decode_origin: true}, value, node, index),
-    do: translator.decode_value(value, context, {node, index})
+  @spec decode(map(), term(), origin()) :: term()
+  def decode(%{translator: translator, context: context, decode_origin: true}, value, origin),
+    do: translator.decode_value(value, context, origin)
 
-  def decode(%{translator: translator, context: context}, value, _node, _index),
+  def decode(%{translator: translator, context: context}, value, _origin),
     do: translator.decode_value(value, context)
 
   @doc "A value an Elixir fun returned, as the adapter should receive it."

@@ -41,9 +41,22 @@ defmodule SnakePort.Worker do
 
   require Logger
 
-  alias SnakePort.{Callback, Conn, Error, Pending, Pool, Restarts, Route, Router, Telemetry, Wire}
+  alias SnakePort.{
+    Callback,
+    Cluster,
+    Conn,
+    Error,
+    Pending,
+    Pool,
+    Restarts,
+    Route,
+    Router,
+    Telemetry,
+    Translator,
+    Wire
+  }
 
-  defstruct [:pool, :index, :opts, :conn, :route, :restarts, state: %Route.State{}, held: []]
+  defstruct [:pool, :index, :opts, :conn, :route, :restarts, state: %Route.State{}, held: [], joined: false]
 
   @type t :: %__MODULE__{
           pool: Pool.t(),
@@ -53,7 +66,8 @@ defmodule SnakePort.Worker do
           route: Route.t(),
           state: Route.State.t(),
           restarts: Restarts.t(),
-          held: [{non_neg_integer() | nil, binary()}]
+          held: [{non_neg_integer() | nil, binary()}],
+          joined: boolean()
         }
 
   @doc false
@@ -87,9 +101,7 @@ defmodule SnakePort.Worker do
     # Left by a previous worker process: their callers saw it die.
     :ets.delete_all_objects(route.pending)
     state = %__MODULE__{pool: pool, index: index, opts: opts, route: route, restarts: Restarts.new(opts)}
-    state = start_adapter(state)
-    :ok = SnakePort.Cluster.join(pool.name)
-    {:ok, state}
+    {:ok, start_adapter(state)}
   end
 
   # Blocks until the adapter is ready (or failed); meanwhile callers' frames
@@ -134,8 +146,21 @@ defmodule SnakePort.Worker do
   defp publish(state, changes) do
     published = struct!(state.state, changes)
     Pool.publish_state(state.pool, state.index, published)
-    %{state | state: published}
+    membership(%{state | state: published})
   end
+
+  # Other nodes see the worker while its adapter is up or restarting, not while it is down.
+  defp membership(%{joined: false, state: %{status: :up}} = state) do
+    :ok = Cluster.join(state.pool.name)
+    %{state | joined: true}
+  end
+
+  defp membership(%{joined: true, state: %{status: :down}} = state) do
+    Cluster.leave(state.pool.name)
+    %{state | joined: false}
+  end
+
+  defp membership(state), do: state
 
   # The adapter is gone: answer everything, then restart at once or after a backoff.
   defp adapter_gone(state, error, status, reason) do
@@ -185,7 +210,7 @@ defmodule SnakePort.Worker do
         {:noreply, pass_on(state, id, Wire.call_body(id, body))}
 
       {:moved, index} ->
-        :erlang.send(tag, {tag, {:moved, sibling(state, index)}}, [:noconnect])
+        :erlang.send(tag, {tag, moved(state, index)}, [:noconnect])
         {:noreply, state}
     end
   end
@@ -271,14 +296,13 @@ defmodule SnakePort.Worker do
         end
 
       {:moved, index} ->
-        {:reply, {:moved, sibling(state, index)}, state}
+        {:reply, moved(state, index), state}
     end
   end
 
   # What a caller on another node needs to know of the pool (SnakePort.Remote).
   def handle_call(:snakeport_settings, _from, %{pool: pool} = state) do
-    settings =
-      Map.take(pool, [:translator, :context, :default_timeout, :max_callback_depth])
+    settings = Map.take(pool, [:translator, :context, :default_timeout, :max_callback_depth])
 
     {:reply, settings, state}
   end
@@ -326,7 +350,7 @@ defmodule SnakePort.Worker do
 
   # A remote caller learns which worker answered (its refs record it).
   defp act({:reply, %Pending.Remote{tag: tag}, bin}, state) do
-    :erlang.send(tag, {tag, {state.index, bin}}, [:noconnect])
+    :erlang.send(tag, {tag, state.index, bin}, [:noconnect])
     state
   end
 
@@ -364,7 +388,7 @@ defmodule SnakePort.Worker do
   end
 
   defp act({:message, pid, term}, state) do
-    message = SnakePort.Translator.decode(state.pool, term, node(), state.index)
+    message = Translator.decode(state.pool, term, {node(), state.index})
 
     if node(pid) == node() do
       send(pid, message)
@@ -409,7 +433,16 @@ defmodule SnakePort.Worker do
   defp decoder(%{pool: pool}),
     do: %{translator: pool.translator, context: pool.context, decode_origin: pool.decode_origin}
 
-  defp sibling(state, index), do: Process.whereis(Pool.route(state.pool, index).worker)
+  # Where a remote caller should send a session that worker `index` serves.
+  defp moved(state, index) do
+    case Process.whereis(Pool.route(state.pool, index).worker) do
+      nil ->
+        {:error, Error.new("WorkerDown", "pool #{inspect(state.pool.name)} worker #{index} is restarting")}
+
+      pid ->
+        {:moved, pid}
+    end
+  end
 
   defp event(state, name, measurements, metadata) do
     Telemetry.execute(

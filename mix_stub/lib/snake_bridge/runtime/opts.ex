@@ -21,8 +21,10 @@ defmodule SnakeBridge.Runtime.Opts do
   checked: `session_id`, `pool_name`, `timeout` (ms or `:infinity`),
   `timeout_profile`, `stream_timeout`, `stream_credit`, `stream_batch`,
   `affinity` (accepted: sessions always stick to one worker), `arrays`
-  (`:ref` or `:tensor`, see `SnakeBridge.Tensor`) and `thread` (`:main` runs
-  the call on Python's main thread; `:any`, the default, on any).  A
+  (`:ref` or `:tensor`, see `SnakeBridge.Tensor`), `thread` (`:main` runs
+  the call on Python's main thread; `:any`, the default, on any) and `node`
+  (run the call on that node's workers of the pool: see the README's
+  "Several nodes").  A
   misspelt key is an `ArgumentError` naming it, never silently ignored.
 
   **One deliberate difference from SnakeBridge:** a call's keyword named
@@ -43,7 +45,8 @@ defmodule SnakeBridge.Runtime.Opts do
     :stream_batch,
     :affinity,
     :arrays,
-    :thread
+    :thread,
+    :node
   ]
 
   @enforce_keys [:runtime, :kwargs, :args]
@@ -120,6 +123,9 @@ defmodule SnakeBridge.Runtime.Opts do
 
         :thread ->
           value in [:main, :any]
+
+        :node ->
+          is_nil(value) or is_atom(value)
 
         _ ->
           true
