@@ -16,10 +16,15 @@ defmodule SnakeBridge.MixProject do
     [extra_applications: [:logger]]
   end
 
-  # test/support: Python-free helpers of the tests; the :telemetry stand-in is
-  # the core's (one copy, test environments only).
+  # test/support: Python-free helpers of the tests; the :telemetry stand-in and
+  # the peer-node helper are the core's (one copy, test environments only).
   defp elixirc_paths(:test),
-    do: ["lib", "test/support", Path.expand("../snakeport_ex/test/support/telemetry", __DIR__)]
+    do: [
+      "lib",
+      "test/support",
+      Path.expand("../snakeport_ex/test/support/telemetry", __DIR__),
+      Path.expand("../snakeport_ex/test/support/cluster", __DIR__)
+    ]
 
   defp elixirc_paths(_), do: ["lib"]
 end

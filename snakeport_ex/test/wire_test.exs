@@ -75,4 +75,30 @@ defmodule SnakePort.WireTest do
     assert why =~ "the atom :qq_never_seen_5572, which this VM has never seen"
     assert {:error, "it is not valid external term format"} = Wire.decode(<<131, 104, 9, 1>>)
   end
+
+  describe "frames of callers on other nodes" do
+    test "call_body/2 splices an encoded request into the {:call, id, request} frame, byte for byte" do
+      request = %{
+        "python_module" => "math",
+        "function" => "sqrt",
+        "args" => [16],
+        "big" => String.duplicate("x", 70_000)
+      }
+
+      body = :erlang.term_to_binary(request)
+
+      for id <- [1, 255, 256, 70_000, 2 ** 40] do
+        assert IO.iodata_to_binary(Wire.call_body(id, body)) == Wire.call(id, request)
+      end
+    end
+
+    test "callback_node/1 reads the node of a fun made here, nil for a capture" do
+      fun = fn x -> x end
+      frame = :erlang.term_to_binary({:callback, 3, fun, [1]})
+      assert Wire.callback_node(frame) == node()
+      assert Wire.callback_node(:erlang.term_to_binary({:callback, 3, &Enum.count/1, [1]})) == nil
+      assert Wire.callback_node(:erlang.term_to_binary({:callback, 3, fun, [1]}, compressed: 9)) == node()
+      assert Wire.callback_node(<<131, 104, 4>>) == nil
+    end
+  end
 end

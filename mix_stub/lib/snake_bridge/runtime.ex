@@ -367,8 +367,8 @@ defmodule SnakeBridge.Runtime do
   The running SnakePort pool behind SnakeBridge's pool `name`, started from
   `config :snakebridge` on first use (a configuration it refuses is
   `{:error, %SnakeBridge.Error{python_type: "PoolStartError"}}`).  A pool
-  this node's config does not name, which runs on another connected node,
-  is not started here: the remote pool (`SnakePort.Remote`) is returned.
+  this node's config does not name, which runs (or ran) on another node, is
+  not started here: the remote pool (`SnakePort.Remote`) is returned.
   """
   @spec pool(atom()) :: {:ok, SnakePort.Pool.t() | SnakePort.Remote.t()} | {:error, Error.t()}
   def pool(name) do
@@ -379,7 +379,7 @@ defmodule SnakeBridge.Runtime do
         {:ok, pool}
 
       {:error, _} ->
-        if not Config.configured?(name) and SnakePort.Cluster.running_elsewhere?(core) do
+        if not Config.configured?(name) and elsewhere?(core) do
           core |> SnakePort.Remote.lookup() |> Error.wrap()
         else
           with {:ok, opts} <- Config.pool_options(name),
@@ -387,6 +387,9 @@ defmodule SnakeBridge.Runtime do
         end
     end
   end
+
+  # Runs on another node, or did (a node that died: its callers get NodeDown, not a new pool here).
+  defp elsewhere?(core), do: SnakePort.Cluster.running_elsewhere?(core) or SnakePort.Cluster.seen?(core)
 
   # -- plumbing --------------------------------------------------------------------
 

@@ -215,6 +215,37 @@ defmodule SnakePort.Cluster do
     end
   end
 
+  # -- messages from Python to processes of this node -----------------------------------
+
+  @doc """
+  Have the node of `pid` deliver a `{:send, pid, term}` frame `bin` from a
+  worker of another node: this server there decodes it (with `decoder`, the
+  pool's translator, as from `origin`) and sends the term, or tells the
+  worker why not (`{:snakeport_send_failed, pid, reason}`).  Through one
+  server per node, so the messages of one worker arrive in order.
+  `:noconnect` when that node is not connected.
+  """
+  @spec relay(pid(), binary(), map(), SnakePort.Translator.origin()) :: :ok | :noconnect
+  def relay(pid, bin, decoder, origin) do
+    :erlang.send({__MODULE__, node(pid)}, {:snakeport_relay, self(), pid, bin, decoder, origin}, [:noconnect])
+  end
+
+  defp deliver(worker, pid, bin, decoder, origin) do
+    case SnakePort.Wire.decode(bin) do
+      {:ok, {:send, ^pid, term}} ->
+        if Process.alive?(pid),
+          do: send(pid, SnakePort.Translator.decode(decoder, term, origin)),
+          else: send(worker, {:snakeport_send_failed, pid, "process #{inspect(pid)} is not alive"})
+
+      {:error, why} ->
+        reason = "a message from Python to #{inspect(pid)} could not be decoded on its node: #{why}"
+        send(worker, {:snakeport_send_failed, pid, reason})
+
+      {:ok, _other} ->
+        :ok
+    end
+  end
+
   # -- the server: owns the tables, forgets what lived on nodes that went down ------
 
   @doc false
@@ -235,6 +266,11 @@ defmodule SnakePort.Cluster do
     :ets.select_delete(@meta, [{{{:sessions, :"$1"}, :_}, [{:==, {:node, :"$1"}, node}], [true]}])
     # A pool's settings are asked again of whichever node serves it next.
     :ets.match_delete(@meta, {{:info, :_}, :_})
+    {:noreply, state}
+  end
+
+  def handle_info({:snakeport_relay, worker, pid, bin, decoder, origin}, state) do
+    deliver(worker, pid, bin, decoder, origin)
     {:noreply, state}
   end
 

@@ -52,6 +52,7 @@ defmodule SnakePort.Conn do
           | {:fail, Pending.entry(), Error.t()}
           | {:callback, non_neg_integer(), binary(), pos_integer()}
           | {:message, pid(), term()}
+          | {:relay, pid(), binary()}
           | {:stuck, non_neg_integer(), map()}
           | {:log, :warning | :error, String.t()}
 
@@ -115,6 +116,10 @@ defmodule SnakePort.Conn do
   defp stderr([]), do: ""
   defp stderr(lines), do: "; its last stderr lines:\n" <> Enum.map_join(lines, "\n", &("    " <> &1))
 
+  @doc "Tell Python that its next `snakeport.send` to `pid` fails, and why."
+  @spec refuse_send(t(), pid(), String.t()) :: :ok | {:error, :closed}
+  def refuse_send(conn, pid, reason), do: write(conn, Wire.send_failed(pid, reason))
+
   @doc "The adapter's process id (from its ready info)."
   @spec python_pid(t()) :: integer() | nil
   def python_pid(%__MODULE__{info: info}), do: info["pid"]
@@ -177,7 +182,16 @@ defmodule SnakePort.Conn do
     end
   end
 
+  # A message to a process of another node is decoded there (its atoms exist there):
+  # the frame goes to that node as it came (`SnakePort.Cluster.relay/2`).
   defp message(conn, bin) do
+    case Wire.send_target(bin) do
+      pid when is_pid(pid) and node(pid) != node() -> [{:relay, pid, bin}]
+      _ -> local_message(conn, bin)
+    end
+  end
+
+  defp local_message(conn, bin) do
     case Wire.decode(bin) do
       {:ok, {:send, pid, term}} when is_pid(pid) ->
         if node(pid) == node() and not Process.alive?(pid) do
@@ -202,9 +216,6 @@ defmodule SnakePort.Conn do
         end
     end
   end
-
-  # Python's next snakeport.send to `pid` raises ProcessNotAliveError with `reason`.
-  defp refuse_send(conn, pid, reason), do: write(conn, Wire.send_failed(pid, reason))
 
   defp other(conn, bin) do
     case Wire.decode(bin) do

@@ -115,7 +115,7 @@ defmodule SnakePort.Remote do
          {:ok, dest} <- destination(remote, session, opts) do
       body = :erlang.term_to_binary(Map.put(request, "session_id", session))
       timeout = Keyword.get(opts, :timeout, remote.default_timeout)
-      call(remote, dest, {session, owner, body}, timeout, @max_moves)
+      call(remote, dest, {session, owner, pinned?(opts), body}, timeout, @max_moves)
     end
   end
 
@@ -126,6 +126,9 @@ defmodule SnakePort.Remote do
       session -> {session, nil}
     end
   end
+
+  # A request for one worker (`worker:`) sticks a new session there, however busy.
+  defp pinned?(opts), do: :lists.keymember(:worker, 1, opts)
 
   # As SnakePort.Client's: a request from inside callbacks says how deep it is.
   defp check_depth(remote, request) do
@@ -153,9 +156,9 @@ defmodule SnakePort.Remote do
     end
   end
 
-  defp call(remote, dest, {session, owner, body} = what, timeout, moves) do
+  defp call(remote, dest, {session, owner, pinned, body} = what, timeout, moves) do
     tag = :erlang.monitor(:process, dest, [{:alias, :demonitor}])
-    send(dest, {:snakeport_call, tag, session, owner, body})
+    send(dest, {:snakeport_call, tag, session, owner, pinned, body})
 
     receive do
       {^tag, index, bin} when is_integer(index) ->
@@ -194,7 +197,7 @@ defmodule SnakePort.Remote do
     end
   end
 
-  defp retry(remote, {session, _owner, _body} = what, timeout, moves) do
+  defp retry(remote, {session, _owner, _pinned, _body} = what, timeout, moves) do
     case Cluster.route(remote.name, session, nil) do
       {:ok, pid} -> call(remote, pid, what, timeout, moves - 1)
       error -> error
@@ -252,6 +255,7 @@ defmodule SnakePort.Remote do
         remote: remote,
         session: session,
         owner: owner,
+        pinned: pinned?(opts),
         body: :erlang.term_to_binary(request),
         fun: fun,
         deadline: deadline(Keyword.get(opts, :timeout, :infinity))
@@ -265,7 +269,9 @@ defmodule SnakePort.Remote do
     tag = Process.monitor(dest)
     entry = %Pending.Stream{tag: tag, caller: self()}
 
-    case start_stream(run, dest, {:snakeport_stream, run.session, run.owner, run.body, entry}) do
+    message = {:snakeport_stream, run.session, run.owner, run.pinned, run.body, entry}
+
+    case start_stream(run, dest, message) do
       {:ok, id, index} ->
         run = Map.merge(run, %{dest: dest, tag: tag, id: id, node: node_of(dest), index: index})
 
@@ -426,8 +432,16 @@ defmodule SnakePort.Remote do
   defp node_of(pid) when is_pid(pid), do: node(pid)
   defp node_of({_name, node}), do: node
 
-  defp on_node(%Error{} = error, node) do
-    %{error | message: "#{error.message} (on node #{node})", context: Map.put(error.context, "node", node)}
+  # Every error of a remote call records its node in `context`; SnakePort's own
+  # errors and unknown refs (the node may have restarted) name it in the message too.
+  @python_named ["RefNotFoundError", "RefEvictedError"]
+
+  defp on_node(%Error{python_type: type} = error, node) do
+    error = %{error | context: Map.put(error.context || %{}, "node", node)}
+
+    if error.python_traceback == nil or type in @python_named,
+      do: %{error | message: "#{error.message} (on node #{node})"},
+      else: error
   end
 
   defp gone(name, dest, :noconnection) do

@@ -60,13 +60,14 @@ defmodule SnakePort.Router do
   @doc """
   Where worker `index` should serve `session` for a caller on another node:
   `:here` when the session is stuck to it, or new and the worker is as idle
-  as the least busy one (it is stuck there then, and `owner`, if given,
-  owns it: it is released when that process exits or its node
-  disconnects); `{:moved, other}` when it is stuck to, or is better served
-  by, worker `other`.
+  as the least busy one, or `pinned` (the caller asked for this worker): it
+  is stuck there then, and `owner`, if given, owns it (it is released when
+  that process exits or its node disconnects); `{:moved, other}` when it is
+  stuck to, or is better served by, worker `other`.
   """
-  @spec place(Pool.t(), String.t(), non_neg_integer(), pid() | nil) :: :here | {:moved, non_neg_integer()}
-  def place(%Pool{sticky: sticky} = pool, session, index, owner) do
+  @spec place(Pool.t(), String.t(), non_neg_integer(), pid() | nil, boolean()) ::
+          :here | {:moved, non_neg_integer()}
+  def place(%Pool{sticky: sticky} = pool, session, index, owner, pinned) do
     case :ets.lookup(sticky, session) do
       [{_, ^index}] ->
         :here
@@ -75,7 +76,7 @@ defmodule SnakePort.Router do
         {:moved, other}
 
       [] ->
-        best = least_busy(pool)
+        best = if pinned, do: index, else: least_busy(pool)
         chosen = if load(pool, index) <= load(pool, best), do: index, else: best
 
         if :ets.insert_new(sticky, {session, chosen}) do
@@ -83,7 +84,7 @@ defmodule SnakePort.Router do
           if owner, do: Sessions.own_async(owner, pool.name, session)
           if chosen == index, do: :here, else: {:moved, chosen}
         else
-          place(pool, session, index, owner)
+          place(pool, session, index, owner, pinned)
         end
     end
   end

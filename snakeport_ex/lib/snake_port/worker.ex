@@ -202,8 +202,8 @@ defmodule SnakePort.Worker do
   end
 
   # A caller on another node: its request, encoded, to place, register and write.
-  def handle_info({:snakeport_call, tag, session, owner, body}, state) do
-    case Router.place(state.pool, session, state.index, owner) do
+  def handle_info({:snakeport_call, tag, session, owner, pinned, body}, state) do
+    case Router.place(state.pool, session, state.index, owner, pinned) do
       :here ->
         id = Route.next_id(state.route)
         Pending.put(state.route.pending, id, %Pending.Remote{tag: tag, caller: tag})
@@ -213,6 +213,12 @@ defmodule SnakePort.Worker do
         :erlang.send(tag, {tag, moved(state, index)}, [:noconnect])
         {:noreply, state}
     end
+  end
+
+  # A message this worker relayed could not be delivered on its node.
+  def handle_info({:snakeport_send_failed, pid, reason}, state) do
+    refuse_send(state, pid, reason)
+    {:noreply, state}
   end
 
   # A remote caller timed out.
@@ -285,8 +291,8 @@ defmodule SnakePort.Worker do
     do: {:reply, {:error, down_error(state)}, state}
 
   # A push stream of a caller on another node: placed like its calls.
-  def handle_call({:snakeport_stream, session, owner, body, %Pending.Stream{} = entry}, from, state) do
-    case Router.place(state.pool, session, state.index, owner) do
+  def handle_call({:snakeport_stream, session, owner, pinned, body, %Pending.Stream{} = entry}, from, state) do
+    case Router.place(state.pool, session, state.index, owner, pinned) do
       :here ->
         id = Route.next_id(state.route)
 
@@ -388,14 +394,15 @@ defmodule SnakePort.Worker do
   end
 
   defp act({:message, pid, term}, state) do
-    message = Translator.decode(state.pool, term, {node(), state.index})
+    send(pid, Translator.decode(state.pool, term, {node(), state.index}))
+    state
+  end
 
-    if node(pid) == node() do
-      send(pid, message)
-    else
-      # Never wait for a connection here: a node that is not connected is as good as dead.
-      with :noconnect <- :erlang.send(pid, message, [:noconnect]),
-           do: refuse_send(state, pid, "node #{node(pid)} of process #{inspect(pid)} is not connected")
+  # Never wait for a connection here: a node that is not connected is as good as dead.
+  defp act({:relay, pid, bin}, state) do
+    case Cluster.relay(pid, bin, decoder(state), {node(), state.index}) do
+      :ok -> :ok
+      :noconnect -> refuse_send(state, pid, "node #{node(pid)} of process #{inspect(pid)} is not connected")
     end
 
     state
@@ -427,7 +434,7 @@ defmodule SnakePort.Worker do
     state
   end
 
-  defp refuse_send(%{conn: %Conn{} = conn}, pid, reason), do: Conn.write(conn, Wire.send_failed(pid, reason))
+  defp refuse_send(%{conn: %Conn{} = conn}, pid, reason), do: Conn.refuse_send(conn, pid, reason)
   defp refuse_send(_state, _pid, _reason), do: :ok
 
   defp decoder(%{pool: pool}),

@@ -55,6 +55,20 @@ def send_unsafe(pid, seconds):
     return "never refused"
 
 
+def send_until_refused(pid, seconds):
+    """Send "hello" to ``pid`` until the BEAM refuses (it is dead): the refusal's text."""
+    import snakeport
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            snakeport.send(pid, "hello")
+        except snakeport.ProcessNotAliveError as exc:
+            return str(exc)
+        time.sleep(0.005)
+    return "never refused"
+
+
 def send_to(pid, term):
     import snakeport
 
