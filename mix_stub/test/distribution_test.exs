@@ -24,6 +24,12 @@ defmodule SnakeBridge.DistributionTest do
     %{gpu: node}
   end
 
+  # A test that lost a node may have had gpu1 disconnected too (see SnakePort.TestCluster).
+  setup %{gpu: gpu} do
+    TestCluster.reconnect(gpu)
+    :ok = SnakePort.await_pool({SnakeBridge, :gpu}, 10_000)
+  end
+
   # A peer running SnakeBridge with this node's settings and `pools`, all started.
   defp start_node(name, pools) do
     env = Keyword.put(Application.get_all_env(:snakebridge), :pools, pools)

@@ -7,7 +7,10 @@ defmodule SnakePort.TestCluster do
   their own, with adapters of their own.
 
   The net tick time is 2 s on every node, so a node that stops answering
-  (a partition) is declared down within 2 s, as the README advises.
+  (a partition) is declared down within 2 s, as the README advises.  After a
+  node is lost, `global` may disconnect other nodes from each other (it
+  prevents overlapping partitions); `reconnect/1` connects them again, as a
+  deployment's cluster manager would.
   """
 
   @ticktime 2
@@ -26,7 +29,7 @@ defmodule SnakePort.TestCluster do
       epmd!()
       name = :"snakeport_test_#{System.unique_integer([:positive])}@127.0.0.1"
 
-      case Node.start(name, :longnames, @ticktime * 1000) do
+      case :net_kernel.start(name, %{name_domain: :longnames, net_ticktime: @ticktime}) do
         {:ok, _} -> :ok
         {:error, reason} -> raise "this node could not start distribution: #{inspect(reason)}"
       end
@@ -77,6 +80,16 @@ defmodule SnakePort.TestCluster do
     end
 
     {peer, node}
+  end
+
+  @doc "Connect this node to `node` again if `global` or a fault disconnected them."
+  @spec reconnect(node()) :: :ok
+  def reconnect(node) do
+    unless node in Node.list() do
+      true = Node.connect(node)
+    end
+
+    :ok
   end
 
   @doc "Stop a peer (it may be dead already)."
