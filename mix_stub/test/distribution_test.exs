@@ -9,6 +9,9 @@ defmodule SnakeBridge.DistributionTest do
   """
   use ExUnit.Case, async: false
 
+  # Nodes lost on purpose: net_kernel and global log it.
+  @moduletag :capture_log
+
   alias SnakeBridge.{Error, Ref, Runtime, StreamRef, TestPeerSide}
   alias SnakePort.TestCluster
 
@@ -64,6 +67,23 @@ defmodule SnakeBridge.DistributionTest do
              SnakeBridge.call("os", "getpid", [], __runtime__: [node: :"nowhere@127.0.0.1"])
 
     assert message =~ "nowhere@127.0.0.1"
+  end
+
+  test "new sessions spread over the workers of every node that runs the pool", %{gpu: gpu} do
+    {peer, gpu2} = start_node(:"gpu2_#{System.unique_integer([:positive])}", gpu: [size: 2])
+    on_exit(fn -> TestCluster.stop(peer) end)
+    assert Enum.sort(SnakePort.Cluster.nodes({SnakeBridge, :gpu})) == Enum.sort([gpu, gpu2])
+    base = "spread-#{System.unique_integer([:positive])}"
+
+    pids =
+      for n <- 1..4 do
+        opts = [__runtime__: [pool_name: :gpu, session_id: "#{base}-#{n}"]]
+        {:ok, pid} = SnakeBridge.call("os", "getpid", [], opts)
+        pid
+      end
+
+    assert Enum.sort(pids) == Enum.sort(python_pids(gpu, :gpu) ++ python_pids(gpu2, :gpu))
+    for n <- 1..4, do: :ok = Runtime.release_session("#{base}-#{n}", @gpu)
   end
 
   test "classes, methods and attributes of another node's objects, from processes of both nodes",

@@ -80,7 +80,8 @@ defmodule SnakeBridge.RecordingTest do
     {dump, 0} = frames(["dump", path])
     assert dump =~ ~r/\{:callback, 1, &String\.length\/1, \["pear"\]\}/
     assert dump =~ "{:callback_reply, 1, {:ok, 4}}"
-    assert dump =~ ~r/\{:send, #PID<0\.\d+\.\d+>, \{:progress, 1, 3\}\}/
+    # A pid of this node: `#PID<0.N.0>`, with the node's name once it is distributed.
+    assert dump =~ ~r/\{:send, #PID<(0|[^>. ]+@[^>. ]+(\.[^>. ]+)*)\.\d+\.\d+>, \{:progress, 1, 3\}\}/
 
     {outs, 0} = frames(["dump", path, "--direction", "out", "--json"])
     decoded = outs |> String.split("\n", trim: true) |> Enum.map(&json_direction/1)

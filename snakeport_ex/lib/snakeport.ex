@@ -153,6 +153,8 @@ defmodule SnakePort do
   def release_session(pool, session, opts \\ []) do
     name = pool_name(pool)
     Cluster.forget(name, session)
+    # Nodes that called the pool remember where the session went: they forget it too.
+    :erpc.multicast(Node.list(), Cluster, :forget, [name, session])
     here = release_local_session(local(pool), session, opts)
 
     case Cluster.nodes(name) do
