@@ -35,7 +35,7 @@ row(Name, Unit, Base, Other, Target) ->
     Results = [{Which, Fun()} || _ <- lists:seq(1, ?ROUNDS), {Which, Fun} <- [{base, Base}, {other, Other}]],
     Best = fun(W) -> lists:min([V || {S, V} <- Results, S =:= W]) end,
     B = Best(base), O = Best(other), Ratio = O / B,
-    Show = fun(V) -> case Unit of us -> io_lib:format("~.1f us", [float(V)]); ms -> io_lib:format("~.0f ms", [float(V)]) end end,
+    Show = fun(V) -> case Unit of us -> io_lib:format("~.1f us", [float(V)]); ms -> io_lib:format("~B ms", [round(V)]) end end,
     Verdict = case Target of none -> "-";
                   _ when Ratio =< Target -> io_lib:format("<= ~.2fx: met", [Target]);
                   _ -> io_lib:format("<= ~.2fx: NOT met", [Target]) end,

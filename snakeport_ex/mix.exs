@@ -1,6 +1,7 @@
 defmodule Mix.Tasks.Compile.SnakeportAdapter do
   @moduledoc """
-  Copies the Python adapter into this application's `priv/python/`, so that
+  Copies the Python adapter into this application's `priv/python/` in the
+  build (`_build/ENV/lib/snakeport/priv/python/`, never this folder), so that
   whatever is built from it (a Mix release above all) carries everything
   needed to start the adapter: the launcher `snakeport_adapter.py`, the
   default helper folder `helpers/`, and the `snakeport` package (pure
@@ -10,8 +11,8 @@ defmodule Mix.Tasks.Compile.SnakeportAdapter do
   The sources are the repository's `priv/python/` and `adapter/snakeport/`,
   beside this project.  Only changed files are copied; files that no longer
   have a source are removed.  Where there are no sources (this project
-  shipped without the repository around it), `priv/python/` is used as it
-  is.  The copy is build output and is not in git.
+  shipped without the repository around it), its own `priv/python/` is used
+  as it is.  The copy is build output: `mix clean` removes it.
 
   Defined in `mix.exs` rather than in `lib/` so that it exists before this
   project compiles (also when it is compiled as a dependency), and is not
@@ -20,7 +21,6 @@ defmodule Mix.Tasks.Compile.SnakeportAdapter do
   use Mix.Task.Compiler
 
   @root Path.expand("..", __DIR__)
-  @target Path.expand("priv/python", __DIR__)
   @package_files ~w(.py .pyi .c .so .typed)
 
   @impl true
@@ -30,26 +30,34 @@ defmodule Mix.Tasks.Compile.SnakeportAdapter do
         {:noop, []}
 
       sources ->
-        wanted = Map.new(sources, fn {source, relative} -> {Path.join(@target, relative), source} end)
-        copied = for {target, source} <- wanted, stale?(source, target), do: copy(source, target)
-        removed = for path <- existing(), not Map.has_key?(wanted, path), do: File.rm!(path)
-        # Mix links (or copies) priv/ into the build before compilers run; a priv/
-        # made just now, or changed, is linked (or copied) again.
-        built = Path.join(Mix.Project.app_path(), "priv/python/snakeport_adapter.py")
-
-        if copied == [] and removed == [] and File.exists?(built) do
-          {:noop, []}
-        else
-          Mix.Project.build_structure()
-          {:ok, []}
-        end
+        target = target!()
+        wanted = Map.new(sources, fn {source, relative} -> {Path.join(target, relative), source} end)
+        copied = for {path, source} <- wanted, stale?(source, path), do: copy(source, path)
+        removed = for path <- existing(target), not Map.has_key?(wanted, path), do: File.rm!(path)
+        if copied == [] and removed == [], do: {:noop, []}, else: {:ok, []}
     end
   end
 
   @impl true
   def clean do
-    if sources() != [], do: File.rm_rf!(@target)
+    if sources() != [], do: File.rm_rf!(Path.join(Mix.Project.app_path(), "priv"))
     :ok
+  end
+
+  # The copy goes into the build (`_build/ENV/lib/snakeport/priv/python`), never into
+  # this folder: Mix links a path dependency's priv/ from the build, so a copy made here
+  # would be written into the library's checkout, shared by every app that uses it.
+  # Builds before this one did copy here; their copy and the link to it are undone.
+  defp target! do
+    legacy = Path.expand("priv", __DIR__)
+
+    if File.regular?(Path.join(legacy, "python/snakeport_adapter.py")),
+      do: File.rm_rf!(Path.join(legacy, "python"))
+
+    if File.dir?(legacy) and File.ls!(legacy) == [], do: File.rmdir!(legacy)
+    priv = Path.join(Mix.Project.app_path(), "priv")
+    if match?({:ok, _}, :file.read_link(String.to_charlist(priv))), do: File.rm!(priv)
+    Path.join(priv, "python")
   end
 
   # {source path, path relative to priv/python}
@@ -75,8 +83,8 @@ defmodule Mix.Tasks.Compile.SnakeportAdapter do
     end
   end
 
-  defp existing do
-    for path <- Path.wildcard(Path.join(@target, "**/*")),
+  defp existing(target) do
+    for path <- Path.wildcard(Path.join(target, "**/*")),
         File.regular?(path),
         not String.contains?(path, "__pycache__"),
         do: path

@@ -70,6 +70,22 @@ def test_concurrent_sleeps_take_about_one_sleep(threaded: Adapter) -> None:
     assert elapsed < 1.5, f"8 sleeps of 0.5 s took {elapsed:.2f} s"
 
 
+def test_the_default_runs_16_sleeps_at_once_and_starts_threads_only_when_needed() -> None:
+    running = adapter()  # no --threads: the default
+    try:
+        assert running.ready[1]["threads"] == 32
+        assert running.ok(call_type="stats")["pool_threads"] == 0  # nothing ran concurrently yet
+        started = time.monotonic()
+        for request_id in range(1, 17):
+            running.process.send((CALL, request_id, fx("sleep", 0.5)))
+        got = replies(running, 16)
+        elapsed = time.monotonic() - started
+        assert all(status == "ok" for status, _ in got.values())
+        assert elapsed < 1.5, f"16 sleeps of 0.5 s took {elapsed:.2f} s"
+    finally:
+        assert running.close() == 0
+
+
 @pytest.mark.parametrize("threads", ["1", "8"])
 @pytest.mark.parametrize("function", ["sleep_then_mark", "busy_loop"])
 def test_a_cancel_stops_the_python_work(tmp_path: Path, threads: str, function: str) -> None:

@@ -23,21 +23,13 @@ from snakeport import etf
 from snakeport.core.recording import read_records
 from snakeport.terms import Atom
 from snakeport.testing import wire
+from snakeport.testing.adapter import _refs  # the harness's own reading of ref maps
 from snakeport.testing.wire import Ref, StreamRef
 
 from .conftest import assert_same
 
 RECORDING = Path(__file__).parent / "recordings" / "client_requests.frames"
 SESSION = "equivalence"
-
-
-def _refs(mapping: dict[str, Any]) -> Any:
-    kind = mapping.get("__type__")
-    if kind == "ref":
-        return Ref(mapping)
-    if kind == "stream_ref":
-        return StreamRef(mapping)
-    return mapping
 
 
 def recorded() -> tuple[list[dict[str, Any]], dict[int, Any]]:

@@ -35,8 +35,9 @@ defmodule SnakeBridge.ConfigTest do
 
     {:ok, path} = SnakeBridge.get("sys", "path", opts)
     mine = Enum.find_index(path, &(&1 == dir))
-    # (the launcher's folder with links resolved: _build links priv/)
-    own = Enum.find_index(path, &String.ends_with?(&1, "snakeport_ex/priv/python"))
+    # (the launcher's folder: the copy in the build, never in snakeport_ex/)
+    own = Enum.find_index(path, &(&1 == Application.app_dir(:snakeport, "priv/python")))
+    refute Enum.any?(path, &String.contains?(&1, "snakeport_ex/priv"))
     pythonpath = Enum.find_index(path, &(&1 == @helpers))
     assert mine == 0
     assert own != nil and own > mine
@@ -221,5 +222,18 @@ defmodule SnakeBridge.ConfigTest do
       end)
 
     assert length(String.split(log, "/nonexistent/python3.99: no such file")) == 2
+  end
+
+  test "without the application started (a release's eval) a call is an error saying so, not an exit" do
+    code = ~S"""
+    IO.puts(inspect(SnakeBridge.call("math", "sqrt", [4])))
+    IO.puts(inspect(SnakeBridge.check(:default)))
+    """
+
+    paths = Enum.flat_map([:snakeport, :snakebridge], &["-pa", Application.app_dir(&1, "ebin")])
+    {out, 0} = System.cmd("elixir", paths ++ ["-e", code], stderr_to_stdout: true)
+    assert [call, check] = String.split(String.trim(out), "\n")
+    assert call =~ ~s(python_type: "NotStarted") and call =~ "the :snakeport application is not started"
+    assert check =~ ~s({:error, %SnakeBridge.Error{) and check =~ "NotStarted"
   end
 end

@@ -147,4 +147,24 @@ defmodule SnakeBridge.TensorTest do
     assert {:ok, "2026-03-01T10:00:00.123456+01:00"} = Runtime.call("test_helpers", "isoformat", [aware])
     assert {:ok, "2026-03-01T10:00:00-05:30"} = Runtime.call("test_helpers", "isoformat", [negative])
   end
+
+  @tag :tmp_dir
+  test "the README's numpy and pandas lines, as written", %{tmp_dir: dir} do
+    assert {:ok, 6} = SnakeBridge.call("numpy", "sum", [[1, 2, 3]])
+    csv = Path.join(dir, "prices.csv")
+    File.write!(csv, "date,close\n2026-03-02,101.5\n2026-03-03,99.25\n")
+
+    {:ok, df} = SnakeBridge.call("pandas", "read_csv", [csv], parse_dates: ["date"])
+    {:ok, rows} = SnakeBridge.method(df, "to_dict", ["records"])
+
+    assert rows == [
+             %{"date" => ~N[2026-03-02 00:00:00], "close" => 101.5},
+             %{"date" => ~N[2026-03-03 00:00:00], "close" => 99.25}
+           ]
+
+    {:ok, col} = SnakeBridge.method(df, "__getitem__", ["close"], __runtime__: [arrays: :tensor])
+
+    assert %Tensor{dtype: {:f, 64}, shape: {2}, data: <<101.5::float-64-native, 99.25::float-64-native>>} =
+             col
+  end
 end

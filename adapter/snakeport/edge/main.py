@@ -16,8 +16,8 @@ and list options take both.
   --ref-ttl S              SNAKEPORT_REF_TTL          drop refs idle for S seconds (default: never)
   --fds IN,OUT             SNAKEPORT_FDS              protocol fds (default 0,1; e.g. 3,4 for nouse_stdio)
   --compress-above BYTES   SNAKEPORT_COMPRESS_ABOVE   zlib-compress replies over BYTES
-  --threads N              SNAKEPORT_THREADS          requests that may run at once (default: CPUs + 4,
-                                                      at most 32; 1: one at a time, on the main thread)
+  --threads N              SNAKEPORT_THREADS          requests that may run at once (default 32, started
+                                                      as needed; 1: one at a time, on the main thread)
   --main-thread NAME       SNAKEPORT_MAIN_THREAD      calls of module NAME (or NAME = module.function) run
                                                       on the main thread (repeatable; env: comma-separated)
   --max-callback-depth N   SNAKEPORT_MAX_CALLBACK_DEPTH  Elixir funs calling Python calling funs, nested

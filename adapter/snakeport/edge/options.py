@@ -104,7 +104,7 @@ class Options:
         self.max_callback_depth: int = DEFAULT_MAX_CALLBACK_DEPTH
         # Requests that may run at once (the main thread's included): Python's own
         # default for pools of I/O-bound work, as concurrent.futures picks it.
-        self.threads: int = min(32, (os.cpu_count() or 1) + 4)
+        self.threads: int = 32  # lazily started; waiting calls need threads, not CPUs
         self.main_thread: list[str] = []
 
     def set(self, flag: str, text: str, source: str) -> None:

@@ -79,7 +79,7 @@ defmodule SnakeBridge.Runtime do
   @doc "As `call/4`, returning the value or raising `SnakeBridge.Error`."
   @spec call!(module_ref() | String.t(), function_name() | String.t(), args(), opts()) :: term()
   def call!(module, function, args \\ [], opts \\ []),
-    do: module |> call(function, args, opts) |> Error.unwrap!("#{inspect(module)}.#{function}")
+    do: module |> call(function, args, opts) |> Error.unwrap!("#{Error.name(module)}.#{function}")
 
   @doc "Call a function of a module named by a string (SnakeBridge's dynamic call)."
   @spec call_dynamic(String.t(), function_name(), args(), opts()) :: {:ok, term()} | {:error, error_reason()}
@@ -124,7 +124,7 @@ defmodule SnakeBridge.Runtime do
   @doc "As `call_class/4`, returning the instance or raising `SnakeBridge.Error`."
   @spec call_class!(module_ref() | String.t(), function_name(), args(), opts()) :: term()
   def call_class!(module, class, args \\ [], opts \\ []),
-    do: module |> call_class(class, args, opts) |> Error.unwrap!("#{inspect(module)}.#{class}()")
+    do: module |> call_class(class, args, opts) |> Error.unwrap!("#{Error.name(module)}.#{class}()")
 
   @doc "Call a method of a ref: `call_method(counter, \"most_common\", [1])`."
   @spec call_method(Ref.t() | StreamRef.t() | map(), function_name(), args(), opts()) ::
@@ -205,7 +205,7 @@ defmodule SnakeBridge.Runtime do
   @doc "As `get_module_attr/3`, returning the value or raising `SnakeBridge.Error`."
   @spec get_module_attr!(module_ref() | String.t(), atom() | String.t(), opts()) :: term()
   def get_module_attr!(module, attr, opts \\ []),
-    do: module |> get_module_attr(attr, opts) |> Error.unwrap!("#{inspect(module)}.#{attr}")
+    do: module |> get_module_attr(attr, opts) |> Error.unwrap!("#{Error.name(module)}.#{attr}")
 
   # -- streams -------------------------------------------------------------------
 
@@ -505,7 +505,7 @@ defmodule SnakeBridge.Runtime do
       module.__snakebridge_python_name__()
     else
       raise ArgumentError,
-            "#{inspect(module)} is not a Python module for SnakeBridge: pass the Python module's name " <>
+            "#{Error.name(module)} is not a Python module for SnakeBridge: pass the Python module's name " <>
               ~s[("numpy"), or define it with `use SnakeBridge.PythonModule, python: "numpy"`]
     end
   end

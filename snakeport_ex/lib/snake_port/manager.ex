@@ -23,9 +23,22 @@ defmodule SnakePort.Manager do
   def ensure(name, opts) do
     case Pool.lookup(name) do
       {:ok, pool} -> {:ok, pool}
-      {:error, _} -> GenServer.call(__MODULE__, {:ensure, name, opts}, :infinity)
+      {:error, _} -> start(name, opts, Process.whereis(__MODULE__))
     end
   end
+
+  # Without the application (a release's `bin/app eval`, a script that forgot
+  # it) there is no manager: an error that says so, never an exit from a call.
+  defp start(name, _opts, nil) do
+    {:error,
+     Error.new(
+       "NotStarted",
+       "pool #{inspect(name)}: the :snakeport application is not started " <>
+         "(in `bin/my_app eval`, call Application.ensure_all_started(:my_app) first)"
+     )}
+  end
+
+  defp start(name, opts, _manager), do: GenServer.call(__MODULE__, {:ensure, name, opts}, :infinity)
 
   @doc "Stop pool `name` if it was started here or under a `SnakePort` supervisor."
   @spec stop(Pool.name()) :: :ok | {:error, :not_found}

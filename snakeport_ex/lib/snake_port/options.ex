@@ -26,7 +26,7 @@ defmodule SnakePort.Options do
     * `:adapter_args` - extra adapter options, e.g. `["--max-refs", "1000"]`
       (`python -m snakeport --help` lists them)
     * `:threads` - requests one adapter runs at once (`--threads N`; default:
-      the adapter's, CPUs + 4, at most 32; `1` runs everything on Python's
+      the adapter's, 32, started as needed; `1` runs everything on Python's
       main thread, one at a time)
 
   How the pool behaves:
