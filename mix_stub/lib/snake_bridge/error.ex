@@ -40,16 +40,16 @@ defmodule SnakeBridge.Error do
   def raise!(reason) when is_exception(reason), do: raise(reason)
   def raise!(reason), do: raise(new("StreamError", inspect(reason)))
 
-  @doc """
-  A bang function's value: `{:ok, value}` gives `value`; `{:error, reason}`
-  raises a `SnakeBridge.Error` (`python_type: "Timeout"` for a timeout),
-  `what` naming the call in the messages of errors that do not name it.
-  """
   @doc "A module as a bang function's error names it: `time`, `Numpy` (no quotes around a string)."
   @spec name(String.t() | atom()) :: String.t()
   def name(module) when is_binary(module), do: module
   def name(module), do: inspect(module)
 
+  @doc """
+  A bang function's value: `{:ok, value}` gives `value`; `{:error, reason}`
+  raises a `SnakeBridge.Error` (`python_type: "Timeout"` for a timeout),
+  `what` naming the call in the messages of errors that do not name it.
+  """
   @spec unwrap!({:ok, value} | {:error, term()} | :ok, String.t()) :: value when value: term()
   def unwrap!({:ok, value}, _what), do: value
   def unwrap!(:ok, _what), do: :ok

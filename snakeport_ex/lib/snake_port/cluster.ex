@@ -38,7 +38,12 @@ defmodule SnakePort.Cluster do
 
   @doc "The workers of pool `name` on every connected node, this one included."
   @spec members(term()) :: [pid()]
-  def members(name), do: :pg.get_members(@scope, group(name))
+  def members(name) do
+    :pg.get_members(@scope, group(name))
+  rescue
+    # The :snakeport application is not started (its scope is not there): no members.
+    ArgumentError -> []
+  end
 
   @doc "The workers of pool `name` on other nodes."
   @spec remote_members(term()) :: [pid()]
@@ -149,6 +154,8 @@ defmodule SnakePort.Cluster do
     end
 
     :ok
+  rescue
+    ArgumentError -> :ok
   end
 
   defp uncount(pid) do
@@ -196,6 +203,8 @@ defmodule SnakePort.Cluster do
       [{_, remote}] -> remote
       [] -> nil
     end
+  rescue
+    ArgumentError -> nil
   end
 
   @doc false
@@ -213,6 +222,8 @@ defmodule SnakePort.Cluster do
       [{_, node}] -> node
       [] -> nil
     end
+  rescue
+    ArgumentError -> nil
   end
 
   # -- messages from Python to processes of this node -----------------------------------
