@@ -56,6 +56,14 @@ defmodule SnakeBridge.DistributionTest do
     assert :ok = SnakeBridge.check(:gpu)
   end
 
+  test "a pool this node does not name and no node runs is an error here, never a pool of this node" do
+    assert {:error, %Error{python_type: "PoolNotStarted", message: message}} =
+             SnakeBridge.call("math", "sqrt", [4], __runtime__: [pool_name: :nowhere])
+
+    assert message =~ "pool :nowhere is not in this node's config"
+    assert {:error, _} = SnakePort.Pool.lookup({SnakeBridge, :nowhere})
+  end
+
   test "local workers first; node: pins a node", %{gpu: gpu} do
     {:ok, here} = SnakeBridge.call("os", "getpid", [])
     assert here in python_pids(node(), :default)
@@ -178,6 +186,28 @@ defmodule SnakeBridge.DistributionTest do
     send(holder, :stop)
     assert :ok = :erpc.call(gpu, SnakePort, :await_released, [{SnakeBridge, :gpu}, session])
     assert_released(gpu, "owner-exit")
+  end
+
+  test "clear_auto_session disowns a session on the pool's node: the owner's exit no longer releases it",
+       %{gpu: gpu} do
+    parent = self()
+
+    holder =
+      spawn(fn ->
+        {:ok, ref} = SnakeBridge.call("builtins", "object", [], @gpu)
+        :ok = Runtime.clear_auto_session()
+        send(parent, {:kept, ref})
+      end)
+
+    assert_receive {:kept, %Ref{node: ^gpu} = ref}, 10_000
+    owned = :erpc.call(gpu, :sys, :get_state, [SnakePort.Sessions]).owned
+    refute Map.has_key?(owned, {{SnakeBridge, :gpu}, ref.session_id})
+    monitor = Process.monitor(holder)
+    assert_receive {:DOWN, ^monitor, :process, _, _}
+    # a release on the owner's exit would have come by now
+    Process.sleep(300)
+    assert {:ok, _} = Runtime.get_attr(ref, "__class__")
+    assert :ok = Runtime.release_session(ref.session_id, @gpu)
   end
 
   test "an auto-session is released on the pool's node when the owner's node goes away", %{gpu: gpu} do

@@ -176,7 +176,7 @@ defmodule SnakePort do
     timeout = Keyword.get(opts, :timeout, 120_000)
 
     nodes
-    |> :erpc.multicall(__MODULE__, :release_local_session, [name, session, opts], timeout + 1_000)
+    |> :erpc.multicall(__MODULE__, :release_local_session, [name, session, opts], beyond(timeout))
     |> Enum.zip(nodes)
     |> Enum.map(fn
       {{:ok, {:error, %Error{python_type: "PoolNotStarted"}}}, _node} ->
@@ -189,6 +189,10 @@ defmodule SnakePort do
         {:error, Error.new("NodeDown", "node #{node} could not release #{session}: #{inspect(reason)}")}
     end)
   end
+
+  # A remote call's own deadline: the remote side's timeout and a second for the trip.
+  defp beyond(:infinity), do: :infinity
+  defp beyond(timeout), do: timeout + 1_000
 
   defp sum(results) do
     Enum.reduce(results, {:ok, 0}, fn
@@ -239,16 +243,29 @@ defmodule SnakePort do
 
   @doc "Forget the calling process's auto-sessions (every pool) without releasing them in Python."
   @spec forget_auto_sessions() :: :ok
-  def forget_auto_sessions do
-    Sessions.disown(self(), Router.drop_auto_sessions())
-  end
+  def forget_auto_sessions, do: disown(Router.drop_auto_sessions())
 
   @doc "Release the calling process's auto-sessions (every pool) in Python, and forget them."
   @spec release_auto_sessions() :: :ok
   def release_auto_sessions do
     sessions = Router.drop_auto_sessions()
-    :ok = Sessions.disown(self(), sessions)
+    :ok = disown(sessions)
     Enum.each(sessions, fn {pool, session} -> release_session(pool, session) end)
+  end
+
+  # An auto-session whose worker is on another node is owned there too (released
+  # there when this process exits): it is disowned on those nodes as well, before
+  # this returns, so an exit right after cannot release it.
+  defp disown(sessions) do
+    :ok = Sessions.disown(self(), sessions)
+
+    case sessions |> Enum.flat_map(fn {pool, _} -> Cluster.nodes(pool) end) |> Enum.uniq() do
+      [] ->
+        :ok
+
+      nodes ->
+        Enum.each(:erpc.multicall(nodes, Sessions, :disown, [self(), sessions], 5_000), fn _ -> :ok end)
+    end
   end
 
   @doc """
@@ -304,7 +321,7 @@ defmodule SnakePort do
   # A pool of other nodes: each node that runs it checks its own workers.
   def check(%Remote{name: name}, timeout) do
     Enum.find_value(Cluster.nodes(name), :ok, fn node ->
-      case :erpc.call(node, __MODULE__, :check, [name, timeout], timeout + 1_000) do
+      case :erpc.call(node, __MODULE__, :check, [name, timeout], beyond(timeout)) do
         :ok -> nil
         error -> error
       end

@@ -141,8 +141,8 @@ defmodule SnakeBridge.Config do
 
   @doc """
   Whether this node's config names pool `name` (`:default` is named when
-  `pools:` is not set): a node starts on first use only the pools it names,
-  or any pool no connected node runs.
+  `pools:` is not set): a distributed node starts on first use only the
+  pools it names; a node that is not distributed, any pool.
   """
   @spec configured?(atom()) :: boolean()
   def configured?(name) do

@@ -368,7 +368,8 @@ defmodule SnakeBridge.Runtime do
   `config :snakebridge` on first use (a configuration it refuses is
   `{:error, %SnakeBridge.Error{python_type: "PoolStartError"}}`).  A pool
   this node's config does not name, which runs (or ran) on another node, is
-  not started here: the remote pool (`SnakePort.Remote`) is returned.
+  not started here: the remote pool (`SnakePort.Remote`) is returned; on a
+  distributed node such a pool is never started here (`PoolNotStarted`).
   """
   @spec pool(atom()) :: {:ok, SnakePort.Pool.t() | SnakePort.Remote.t()} | {:error, Error.t()}
   def pool(name) do
@@ -379,13 +380,28 @@ defmodule SnakeBridge.Runtime do
         {:ok, pool}
 
       {:error, _} ->
-        if not Config.configured?(name) and elsewhere?(core) do
-          core |> SnakePort.Remote.lookup() |> Error.wrap()
-        else
-          with {:ok, opts} <- Config.pool_options(name),
-               do: core |> SnakePort.start_pool(opts) |> Error.wrap()
+        cond do
+          Config.configured?(name) -> start(name, core)
+          elsewhere?(core) -> core |> SnakePort.Remote.lookup() |> Error.wrap()
+          Node.alive?() -> with {:ok, _} <- Config.pool_options(name), do: {:error, not_here(name)}
+          true -> start(name, core)
         end
     end
+  end
+
+  defp start(name, core) do
+    with {:ok, opts} <- Config.pool_options(name), do: core |> SnakePort.start_pool(opts) |> Error.wrap()
+  end
+
+  # On a distributed node a pool starts only where it is configured: a call made
+  # before :pg has learnt the cluster, or while the pool's nodes are away, is an
+  # error rather than a pool of this node that would then hide the cluster's.
+  defp not_here(name) do
+    Error.new(
+      "PoolNotStarted",
+      "pool #{inspect(name)} is not in this node's config :snakebridge, pools: " <>
+        "and no connected node runs it (a distributed node starts only the pools it names)"
+    )
   end
 
   # Runs on another node, or did (a node that died: its callers get NodeDown, not a new pool here).

@@ -181,10 +181,17 @@ defmodule SnakePort.Cluster do
         )
 
       node ->
-        Error.new(
-          "NodeDown",
-          "SnakePort pool #{inspect(name)} runs on no connected node (it ran on #{node}, which is gone)"
-        )
+        if node in Node.list() do
+          Error.new(
+            "WorkerDown",
+            "SnakePort pool #{inspect(name)} has no worker up on #{node}, where it ran (restarting or stopped)"
+          )
+        else
+          Error.new(
+            "NodeDown",
+            "SnakePort pool #{inspect(name)} runs on no connected node (it ran on #{node}, which is gone)"
+          )
+        end
     end
   end
 

@@ -115,7 +115,8 @@ defmodule SnakePort.Remote do
          {:ok, dest} <- destination(remote, session, opts) do
       body = :erlang.term_to_binary(Map.put(request, "session_id", session))
       timeout = Keyword.get(opts, :timeout, remote.default_timeout)
-      call(remote, dest, {session, owner, pinned?(opts), body}, timeout, @max_moves)
+      what = {session, owner, pinned?(opts), body, Keyword.get(opts, :node)}
+      call(remote, dest, what, timeout, @max_moves)
     end
   end
 
@@ -156,7 +157,7 @@ defmodule SnakePort.Remote do
     end
   end
 
-  defp call(remote, dest, {session, owner, pinned, body} = what, timeout, moves) do
+  defp call(remote, dest, {session, owner, pinned, body, _node} = what, timeout, moves) do
     tag = :erlang.monitor(:process, dest, [{:alias, :demonitor}])
     send(dest, {:snakeport_call, tag, session, owner, pinned, body})
 
@@ -176,8 +177,9 @@ defmodule SnakePort.Remote do
       {:DOWN, ^tag, :process, _, reason} ->
         if is_pid(dest), do: Cluster.forget(remote.name, session)
 
-        # The worker was gone before it got the request: another one may serve it.
-        if reason == :noproc and is_pid(dest) and moves > 0,
+        # The worker was gone before it got the request: another one may serve it
+        # (of the pinned node, if any; never for a request pinned to that worker).
+        if reason == :noproc and is_pid(dest) and moves > 0 and not pinned,
           do: retry(remote, what, timeout, moves),
           else: {:error, gone(remote.name, dest, reason)}
     after
@@ -197,8 +199,8 @@ defmodule SnakePort.Remote do
     end
   end
 
-  defp retry(remote, {session, _owner, _pinned, _body} = what, timeout, moves) do
-    case Cluster.route(remote.name, session, nil) do
+  defp retry(remote, {session, _owner, _pinned, _body, node} = what, timeout, moves) do
+    case Cluster.route(remote.name, session, node) do
       {:ok, pid} -> call(remote, pid, what, timeout, moves - 1)
       error -> error
     end
