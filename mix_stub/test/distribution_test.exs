@@ -117,7 +117,11 @@ defmodule SnakeBridge.DistributionTest do
     {:ok, made_there} = :erpc.call(gpu, Runtime, :call_class, ["collections", "Counter", [["z"]], there])
     assert made_there.node == gpu
     assert {:ok, 1} = Runtime.call_method(made_there, "__getitem__", ["z"])
-    assert made_there == :erpc.call(gpu, :erlang, :hd, [[made_there]])
+    # Printed as on one node, on both nodes: the node and worker are not shown.
+    printed = inspect(made_there)
+    assert printed == :erpc.call(gpu, Kernel, :inspect, [made_there])
+    refute printed =~ Atom.to_string(gpu)
+    assert printed =~ "collections.Counter"
 
     assert :ok = Runtime.release_ref(counter)
     assert {:error, %Error{python_type: "RefNotFoundError"}} = Runtime.get_attr(counter, "__class__")

@@ -52,6 +52,21 @@ defmodule SnakePort.Callback do
   @spec depth() :: non_neg_integer()
   def depth, do: Process.get(@depth_key, 0)
 
+  @doc """
+  A request made from inside callbacks tells the adapter how deep it is
+  (`"callback_depth"`): its nested calls may run on other threads than the
+  callbacks around them, where the adapter cannot count them itself.  Past
+  the pool's `limit` it is an error, not sent.
+  """
+  @spec check_depth(map(), pos_integer()) :: {:ok, map()} | {:error, Error.t()}
+  def check_depth(request, limit) do
+    case depth() do
+      0 -> {:ok, request}
+      depth when depth >= limit -> {:error, depth_error(depth, limit)}
+      depth -> {:ok, Map.put(request, "callback_depth", depth)}
+    end
+  end
+
   @doc "The error for a request made `depth` callbacks deep, over `limit`."
   @spec depth_error(non_neg_integer(), pos_integer()) :: Error.t()
   def depth_error(depth, limit) do

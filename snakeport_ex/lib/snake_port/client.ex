@@ -16,7 +16,7 @@ defmodule SnakePort.Client do
   finds no entry and is dropped by the worker.
   """
 
-  alias SnakePort.{Callback, Error, Pending, Pool, Route, Router, Translator, Wire}
+  alias SnakePort.{Callback, Error, Pending, Pool, Push, Route, Router, Translator, Wire}
 
   @type result :: {:ok, term()} | {:error, Error.t() | :timeout}
 
@@ -29,7 +29,7 @@ defmodule SnakePort.Client do
   """
   @spec request(Pool.t(), map(), keyword()) :: result()
   def request(%Pool{} = pool, request, opts) do
-    with {:ok, request} <- check_depth(pool, request),
+    with {:ok, request} <- Callback.check_depth(request, pool.max_callback_depth),
          {:ok, session, index} <- route(pool, opts) do
       timeout = Keyword.get(opts, :timeout, pool.default_timeout)
       on_worker(pool, index, Map.put(request, "session_id", session), timeout)
@@ -47,22 +47,6 @@ defmodule SnakePort.Client do
   @doc "Run `request` on worker `index` of `pool`, whatever its session (stats, diagnostics)."
   @spec on_worker(Pool.t(), non_neg_integer(), map(), timeout()) :: result()
   def on_worker(pool, index, request, timeout), do: exchange(pool, Pool.route(pool, index), request, timeout)
-
-  # A request made from inside callbacks tells the adapter how deep it is
-  # (`"callback_depth"`): its nested calls may run on other threads than the
-  # callbacks around them, where the adapter cannot count them itself.
-  defp check_depth(pool, request) do
-    case Callback.depth() do
-      0 ->
-        {:ok, request}
-
-      depth when depth >= pool.max_callback_depth ->
-        {:error, Callback.depth_error(depth, pool.max_callback_depth)}
-
-      depth ->
-        {:ok, Map.put(request, "callback_depth", depth)}
-    end
-  end
 
   defp exchange(pool, route, request, timeout) do
     id = Route.next_id(route)
@@ -118,18 +102,10 @@ defmodule SnakePort.Client do
   defp answer(_pool, _route, {:error, %Error{}} = error), do: error
 
   defp answer(pool, route, bin) do
-    case Wire.decode(bin) do
-      {:ok, {:reply, _id, {:ok, value}}} ->
-        {:ok, Translator.decode(pool, value, {node(), route.index})}
-
-      {:ok, {:reply, _id, {:error, error}}} when is_map(error) ->
-        {:error, error |> Error.from_wire() |> explain_restart(pool, route)}
-
-      {:ok, other} ->
-        {:error, Error.new("ProtocolError", "malformed reply #{inspect(other, limit: 10)}")}
-
-      {:error, why} ->
-        {:error, Error.new("UnsafeTerm", "the reply could not be decoded: #{why}")}
+    case Wire.read_reply(bin) do
+      {:ok, value} -> {:ok, Translator.decode(pool, value, {node(), route.index})}
+      {:python_error, error} -> {:error, error |> Error.from_wire() |> explain_restart(pool, route)}
+      {:error, _} = error -> error
     end
   end
 
@@ -177,7 +153,7 @@ defmodule SnakePort.Client do
   """
   @spec stream(Pool.t(), map(), keyword(), (term() -> any())) :: {:ok, :done} | {:error, Error.t() | :timeout}
   def stream(%Pool{} = pool, request, opts, fun) when is_function(fun, 1) do
-    with {:ok, request} <- check_depth(pool, request),
+    with {:ok, request} <- Callback.check_depth(request, pool.max_callback_depth),
          {:ok, session, index} <- route(pool, opts) do
       request =
         Map.merge(request, %{
@@ -191,7 +167,7 @@ defmodule SnakePort.Client do
         pool,
         Pool.route(pool, index),
         request,
-        deadline(Keyword.get(opts, :timeout, :infinity)),
+        Push.deadline(Keyword.get(opts, :timeout, :infinity)),
         fun
       )
     end
@@ -204,13 +180,25 @@ defmodule SnakePort.Client do
 
     case start_stream(route, id, entry, Wire.call(id, request)) do
       :ok ->
-        run = %{pool: pool, route: route, id: id, tag: tag, fun: fun, deadline: deadline}
+        cancel = fn -> cancel(route, id, tag) end
+
+        run = %{
+          id: id,
+          tag: tag,
+          fun: fun,
+          deadline: deadline,
+          decode: &Translator.decode(pool, &1, {node(), route.index}),
+          credit: fn -> Route.write(route, nil, Wire.credit(id, 1)) end,
+          cancel: cancel,
+          final: &done(answer(pool, route, &1)),
+          down: &{:error, worker_gone(route, &1)}
+        }
 
         try do
-          chunks(run, 1)
+          Push.consume(run)
         catch
           kind, reason ->
-            cancel(run)
+            cancel.()
             :erlang.raise(kind, reason, __STACKTRACE__)
         end
 
@@ -227,73 +215,8 @@ defmodule SnakePort.Client do
     :exit, reason -> {:error, worker_gone(route, reason)}
   end
 
-  defp chunks(%{tag: tag} = run, n) do
-    receive do
-      {^tag, :chunk, bin} ->
-        case decode_chunk(run, bin) do
-          {:ok, items} ->
-            if feed(items, run.fun, run.deadline) do
-              Route.write(run.route, nil, Wire.credit(run.id, 1))
-              chunks(run, n + 1)
-            else
-              cancel(run)
-              {:error, :timeout}
-            end
-
-          {:error, why} ->
-            cancel(run)
-
-            {:error,
-             Error.new(
-               "UnsafeTerm",
-               "chunk #{n} of push stream #{run.id} could not be decoded: #{why}; the stream was cancelled"
-             )}
-        end
-
-      {^tag, reply} ->
-        Process.demonitor(tag, [:flush])
-
-        case answer(run.pool, run.route, reply) do
-          {:ok, _done} -> {:ok, :done}
-          error -> error
-        end
-
-      {:DOWN, ^tag, :process, _, reason} ->
-        {:error, worker_gone(run.route, reason)}
-    after
-      remaining(run.deadline) ->
-        cancel(run)
-        {:error, :timeout}
-    end
-  end
-
-  defp decode_chunk(run, bin) do
-    case Wire.decode(bin) do
-      {:ok, {:chunk, _id, items}} when is_list(items) ->
-        {:ok, Translator.decode(run.pool, items, {node(), run.route.index})}
-
-      {:ok, other} ->
-        {:error, "it is not a chunk: #{inspect(other, limit: 5)}"}
-
-      {:error, _} = error ->
-        error
-    end
-  end
-
-  # Each item to `fun` while time remains; false once the deadline passed.
-  defp feed([], _fun, _deadline), do: true
-
-  defp feed([item | rest], fun, deadline) do
-    if past?(deadline) do
-      false
-    else
-      fun.(item)
-      feed(rest, fun, deadline)
-    end
-  end
-
   # Python closes the generator and answers Cancelled; drop what is in flight.
-  defp cancel(%{route: route, id: id, tag: tag}) do
+  defp cancel(route, id, tag) do
     Route.write(route, nil, Wire.cancel(id))
 
     receive do
@@ -304,21 +227,9 @@ defmodule SnakePort.Client do
     end
 
     Process.demonitor(tag, [:flush])
-    flush_chunks(tag)
+    Push.flush_chunks(tag)
   end
 
-  defp flush_chunks(tag) do
-    receive do
-      {^tag, :chunk, _} -> flush_chunks(tag)
-    after
-      0 -> :ok
-    end
-  end
-
-  defp deadline(:infinity), do: :infinity
-  defp deadline(ms), do: System.monotonic_time(:millisecond) + ms
-  defp past?(:infinity), do: false
-  defp past?(deadline), do: System.monotonic_time(:millisecond) >= deadline
-  defp remaining(:infinity), do: :infinity
-  defp remaining(deadline), do: max(deadline - System.monotonic_time(:millisecond), 0)
+  defp done({:ok, _done}), do: {:ok, :done}
+  defp done(error), do: error
 end

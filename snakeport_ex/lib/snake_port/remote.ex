@@ -30,7 +30,7 @@ defmodule SnakePort.Remote do
   depth), asked once of one of its workers and cached.
   """
 
-  alias SnakePort.{Callback, Cluster, Error, Pending, Route, Router, Translator, Wire}
+  alias SnakePort.{Callback, Cluster, Error, Pending, Push, Route, Router, Translator, Wire}
 
   @enforce_keys [:name]
   defstruct [
@@ -111,7 +111,7 @@ defmodule SnakePort.Remote do
   def request(%__MODULE__{} = remote, request, opts) do
     {session, owner} = session(remote, opts)
 
-    with {:ok, request} <- check_depth(remote, request),
+    with {:ok, request} <- Callback.check_depth(request, remote.max_callback_depth),
          {:ok, dest} <- destination(remote, session, opts) do
       body = :erlang.term_to_binary(Map.put(request, "session_id", session))
       timeout = Keyword.get(opts, :timeout, remote.default_timeout)
@@ -130,20 +130,6 @@ defmodule SnakePort.Remote do
 
   # A request for one worker (`worker:`) sticks a new session there, however busy.
   defp pinned?(opts), do: :lists.keymember(:worker, 1, opts)
-
-  # As SnakePort.Client's: a request from inside callbacks says how deep it is.
-  defp check_depth(remote, request) do
-    case Callback.depth() do
-      0 ->
-        {:ok, request}
-
-      depth when depth >= remote.max_callback_depth ->
-        {:error, Callback.depth_error(depth, remote.max_callback_depth)}
-
-      depth ->
-        {:ok, Map.put(request, "callback_depth", depth)}
-    end
-  end
 
   defp destination(remote, session, opts) do
     case Keyword.get(opts, :worker) do
@@ -216,18 +202,10 @@ defmodule SnakePort.Remote do
   end
 
   defp answer(remote, bin, node, index) do
-    case Wire.decode(bin) do
-      {:ok, {:reply, _id, {:ok, value}}} ->
-        {:ok, Translator.decode(remote, value, {node, index})}
-
-      {:ok, {:reply, _id, {:error, error}}} when is_map(error) ->
-        {:error, error |> Error.from_wire() |> on_node(node)}
-
-      {:ok, other} ->
-        {:error, Error.new("ProtocolError", "malformed reply #{inspect(other, limit: 10)}")}
-
-      {:error, why} ->
-        {:error, Error.new("UnsafeTerm", "the reply could not be decoded: #{why}")}
+    case Wire.read_reply(bin) do
+      {:ok, value} -> {:ok, Translator.decode(remote, value, {node, index})}
+      {:python_error, error} -> {:error, error |> Error.from_wire() |> on_node(node)}
+      {:error, _} = error -> error
     end
   end
 
@@ -243,7 +221,7 @@ defmodule SnakePort.Remote do
   def stream(%__MODULE__{} = remote, request, opts, fun) when is_function(fun, 1) do
     {session, owner} = session(remote, opts)
 
-    with {:ok, request} <- check_depth(remote, request),
+    with {:ok, request} <- Callback.check_depth(request, remote.max_callback_depth),
          {:ok, dest} <- destination(remote, session, opts) do
       request =
         Map.merge(request, %{
@@ -260,7 +238,7 @@ defmodule SnakePort.Remote do
         pinned: pinned?(opts),
         body: :erlang.term_to_binary(request),
         fun: fun,
-        deadline: deadline(Keyword.get(opts, :timeout, :infinity))
+        deadline: Push.deadline(Keyword.get(opts, :timeout, :infinity))
       }
 
       open_stream(run, dest, @max_moves)
@@ -275,13 +253,26 @@ defmodule SnakePort.Remote do
 
     case start_stream(run, dest, message) do
       {:ok, id, index} ->
-        run = Map.merge(run, %{dest: dest, tag: tag, id: id, node: node_of(dest), index: index})
+        node = node_of(dest)
+        cancel = fn -> cancel(dest, id, tag) end
+
+        consuming = %{
+          id: id,
+          tag: tag,
+          fun: run.fun,
+          deadline: run.deadline,
+          decode: &Translator.decode(run.remote, &1, {node, index}),
+          credit: fn -> send(dest, {:snakeport_write, nil, Wire.credit(id, 1)}) end,
+          cancel: cancel,
+          final: &final(run.remote, &1, node, index),
+          down: &{:error, gone(run.remote.name, dest, &1)}
+        }
 
         try do
-          chunks(run, 1)
+          Push.consume(consuming)
         catch
           kind, reason ->
-            cancel(run)
+            cancel.()
             :erlang.raise(kind, reason, __STACKTRACE__)
         end
 
@@ -307,76 +298,20 @@ defmodule SnakePort.Remote do
   defp down_reason({reason, {GenServer, :call, _}}), do: reason
   defp down_reason(reason), do: reason
 
-  defp chunks(%{tag: tag} = run, n) do
-    receive do
-      {^tag, :chunk, bin} ->
-        case decode_chunk(run, bin) do
-          {:ok, items} ->
-            if feed(items, run.fun, run.deadline) do
-              send(run.dest, {:snakeport_write, nil, Wire.credit(run.id, 1)})
-              chunks(run, n + 1)
-            else
-              cancel(run)
-              {:error, :timeout}
-            end
+  defp final(_remote, {:error, %Error{} = error}, node, _index), do: {:error, on_node(error, node)}
 
-          {:error, why} ->
-            cancel(run)
-
-            {:error,
-             Error.new(
-               "UnsafeTerm",
-               "chunk #{n} of push stream #{run.id} could not be decoded: #{why}; the stream was cancelled"
-             )}
-        end
-
-      {^tag, {:error, %Error{} = error}} ->
-        Process.demonitor(tag, [:flush])
-        {:error, on_node(error, run.node)}
-
-      {^tag, bin} when is_binary(bin) ->
-        Process.demonitor(tag, [:flush])
-
-        case answer(run.remote, bin, run.node, run.index) do
-          {:ok, _done} -> {:ok, :done}
-          error -> error
-        end
-
-      {:DOWN, ^tag, :process, _, reason} ->
-        {:error, gone(run.remote.name, run.dest, reason)}
-    after
-      remaining(run.deadline) ->
-        cancel(run)
-        {:error, :timeout}
+  defp final(remote, bin, node, index) when is_binary(bin) do
+    case answer(remote, bin, node, index) do
+      {:ok, _done} -> {:ok, :done}
+      error -> error
     end
   end
 
-  defp decode_chunk(run, bin) do
-    case Wire.decode(bin) do
-      {:ok, {:chunk, _id, items}} when is_list(items) ->
-        {:ok, Translator.decode(run.remote, items, {run.node, run.index})}
-
-      {:ok, other} ->
-        {:error, "it is not a chunk: #{inspect(other, limit: 5)}"}
-
-      {:error, _} = error ->
-        error
-    end
-  end
-
-  defp feed([], _fun, _deadline), do: true
-
-  defp feed([item | rest], fun, deadline) do
-    if past?(deadline) do
-      false
-    else
-      fun.(item)
-      feed(rest, fun, deadline)
-    end
-  end
+  defp final(_remote, other, node, _index),
+    do: {:error, Error.new("ProtocolError", "push stream: #{inspect(other, limit: 5)} from #{node}")}
 
   # Python closes the generator and answers Cancelled; drop what is in flight.
-  defp cancel(%{dest: dest, id: id, tag: tag}) do
+  defp cancel(dest, id, tag) do
     :erlang.send(dest, {:snakeport_write, nil, Wire.cancel(id)}, [:noconnect])
 
     receive do
@@ -387,23 +322,8 @@ defmodule SnakePort.Remote do
     end
 
     Process.demonitor(tag, [:flush])
-    flush_chunks(tag)
+    Push.flush_chunks(tag)
   end
-
-  defp flush_chunks(tag) do
-    receive do
-      {^tag, :chunk, _} -> flush_chunks(tag)
-    after
-      0 -> :ok
-    end
-  end
-
-  defp deadline(:infinity), do: :infinity
-  defp deadline(ms), do: System.monotonic_time(:millisecond) + ms
-  defp past?(:infinity), do: false
-  defp past?(deadline), do: System.monotonic_time(:millisecond) >= deadline
-  defp remaining(:infinity), do: :infinity
-  defp remaining(deadline), do: max(deadline - System.monotonic_time(:millisecond), 0)
 
   # -- stats ---------------------------------------------------------------------------------
 

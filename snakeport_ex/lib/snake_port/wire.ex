@@ -105,6 +105,28 @@ defmodule SnakePort.Wire do
   end
 
   @doc """
+  A reply frame read: `{:ok, value}`, `{:python_error, error_map}` (the
+  adapter's error map, for `SnakePort.Error.from_wire/1`), or `{:error,
+  %SnakePort.Error{}}` for a frame that is not a reply or does not decode.
+  """
+  @spec read_reply(binary()) :: {:ok, term()} | {:python_error, map()} | {:error, SnakePort.Error.t()}
+  def read_reply(bin) do
+    case decode(bin) do
+      {:ok, {:reply, _id, {:ok, value}}} ->
+        {:ok, value}
+
+      {:ok, {:reply, _id, {:error, error}}} when is_map(error) ->
+        {:python_error, error}
+
+      {:ok, other} ->
+        {:error, SnakePort.Error.new("ProtocolError", "malformed reply #{inspect(other, limit: 10)}")}
+
+      {:error, why} ->
+        {:error, SnakePort.Error.new("UnsafeTerm", "the reply could not be decoded: #{why}")}
+    end
+  end
+
+  @doc """
   The kind of a frame from Python and its request (or callback) id, read
   from its first bytes without decoding the rest.
   """
