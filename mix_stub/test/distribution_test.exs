@@ -21,7 +21,11 @@ defmodule SnakeBridge.DistributionTest do
     TestCluster.start!()
 
     {peer, node} =
-      start_node(:"gpu1_#{System.unique_integer([:positive])}", gpu: [size: 2], default: [size: 1])
+      start_node(:"gpu1_#{System.unique_integer([:positive])}",
+        gpu: [size: 2],
+        default: [size: 1],
+        short_callbacks: [size: 1, callback_timeout: 300]
+      )
 
     on_exit(fn -> TestCluster.stop(peer) end)
     %{gpu: node}
@@ -158,6 +162,19 @@ defmodule SnakeBridge.DistributionTest do
              Runtime.stream("test_helpers", "failing", [2], @gpu, fn _ -> :ok end)
 
     assert message =~ "failed after 2 items"
+  end
+
+  test "a callback past the pool node's callback_timeout is stopped on the caller's node too" do
+    parent = self()
+    slow = fn x -> Process.sleep(1_000) && send(parent, {:finished, x}) && x end
+
+    assert {:error, %Error{message: message}} =
+             SnakeBridge.call("test_helpers", "apply_fun", [slow, 1],
+               __runtime__: [pool_name: :short_callbacks]
+             )
+
+    assert message =~ "did not return within 300 ms"
+    refute_receive {:finished, 1}, 1_500
   end
 
   test "callbacks run on the caller's node; snakeport.send reaches a pid of another node", %{gpu: gpu} do

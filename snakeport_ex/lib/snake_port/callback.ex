@@ -105,21 +105,48 @@ defmodule SnakePort.Callback do
   end
 
   @doc """
-  The task's body for a fun that lives on `node`: `run/5` there, and if
-  that node cannot be reached or goes away, a reply saying so.
+  The task's body for a fun that lives on `node`: `run/5` there, in a
+  process linked to this task, so that the worker's deadline, which kills
+  the task, kills the fun on its node too; if that node cannot be reached
+  or goes away, a reply saying so.
   """
-  @spec run_on(node(), binary(), non_neg_integer(), pos_integer(), decoder(), Translator.origin(), timeout()) ::
+  @spec run_on(node(), binary(), non_neg_integer(), pos_integer(), decoder(), Translator.origin()) ::
           {:frame, binary()}
-  def run_on(node, frame, id, depth, decoder, origin, timeout) do
+  def run_on(node, frame, id, depth, decoder, origin) do
     if node in Node.list() do
-      :erpc.call(node, __MODULE__, :run, [frame, id, depth, decoder, origin], timeout)
+      Process.flag(:trap_exit, true)
+      ref = make_ref()
+      pid = Node.spawn_link(node, __MODULE__, :run_for, [self(), ref, frame, id, depth, decoder, origin])
+
+      receive do
+        {^ref, result} ->
+          result
+
+        {:EXIT, ^pid, :noconnection} ->
+          {:frame, Wire.callback_reply(id, not_run(node, "went down"))}
+
+        {:EXIT, ^pid, reason} ->
+          {:frame, Wire.callback_reply(id, not_run(node, "failed: #{inspect(reason)}"))}
+      end
     else
       {:frame, Wire.callback_reply(id, not_run(node, "is not connected"))}
     end
-  catch
-    :error, {:erpc, :noconnection} -> {:frame, Wire.callback_reply(id, not_run(node, "went down"))}
-    kind, reason -> {:frame, Wire.callback_reply(id, not_run(node, "failed: #{inspect({kind, reason})}"))}
   end
+
+  @doc false
+  # On the fun's node: run it and send the reply frame to the waiting task.
+  @spec run_for(
+          pid(),
+          reference(),
+          binary(),
+          non_neg_integer(),
+          pos_integer(),
+          decoder(),
+          Translator.origin()
+        ) ::
+          term()
+  def run_for(task, ref, frame, id, depth, decoder, origin),
+    do: send(task, {ref, run(frame, id, depth, decoder, origin)})
 
   defp not_run(node, what), do: error("exit", nil, "the node #{node}, where the fun lives, #{what}")
 

@@ -384,7 +384,7 @@ defmodule SnakePort.Worker do
     {fun, args} =
       case Wire.callback_node(frame) do
         node when node in [nil, node()] -> {:run, args}
-        node -> {:run_on, [node | args] ++ [timeout]}
+        node -> {:run_on, [node | args]}
       end
 
     task = Task.Supervisor.async_nolink(SnakePort.TaskSupervisor, Callback, fun, args)
