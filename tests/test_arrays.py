@@ -39,20 +39,31 @@ def call(wire: Wire, module: str, function: str, *args: Any, **fields: Any) -> A
     return wire.ok(python_module=module, function=function, args=list(args), **fields)
 
 
+# numpy dtype names whose Nx name is not the kind letter and the bit width.
+NX = {
+    "bool": "u8",
+    "float16": "f16",
+    "float32": "f32",
+    "float64": "f64",
+    "complex64": "c64",
+    "complex128": "c128",
+}
+
+
+def nx_name(dtype: Any) -> str:
+    """The Nx type name of a numpy dtype, as the tensor map's "dtype" says it."""
+    dtype = np.dtype(dtype)
+    return NX.get(dtype.name) or {"i": "s", "u": "u"}[dtype.kind] + str(dtype.itemsize * 8)
+
+
 def tensor(array: Any) -> dict[str, Any]:
     """A tensor map as the Elixir client sends one."""
-    names = {
-        "bool": "u8",
-        "float16": "f16",
-        "float32": "f32",
-        "float64": "f64",
-        "complex64": "c64",
-        "complex128": "c128",
+    return {
+        "__type__": "tensor",
+        "dtype": nx_name(array.dtype),
+        "shape": tuple(array.shape),
+        "data": array.tobytes(),
     }
-    name = names.get(array.dtype.name) or {"i": "s", "u": "u"}[array.dtype.kind] + str(
-        array.dtype.itemsize * 8
-    )
-    return {"__type__": "tensor", "dtype": name, "shape": tuple(array.shape), "data": array.tobytes()}
 
 
 def data(tensor_map: dict[str, Any]) -> bytes:
@@ -144,23 +155,13 @@ DTYPES = [
     "complex64",
     "complex128",
 ]
-NX = {
-    "bool": "u8",
-    "float16": "f16",
-    "float32": "f32",
-    "float64": "f64",
-    "complex64": "c64",
-    "complex128": "c128",
-}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_every_dtype_out(wire: Wire, dtype: str) -> None:
     array = (np.arange(6) % 2 == 1) if dtype == "bool" else np.arange(6).astype(dtype)
     got = call(wire, "sp_fixtures", "make_array", dtype, arrays="tensor")
-    kind = np.dtype(dtype)
-    expected = NX.get(dtype) or {"i": "s", "u": "u"}[kind.kind] + str(kind.itemsize * 8)
-    assert (got["dtype"], got["shape"]) == (expected, (6,))
+    assert (got["dtype"], got["shape"]) == (nx_name(dtype), (6,))
     assert data(got) == array.astype("u1" if dtype == "bool" else dtype).tobytes()
 
 

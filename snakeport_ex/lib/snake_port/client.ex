@@ -155,13 +155,7 @@ defmodule SnakePort.Client do
   def stream(%Pool{} = pool, request, opts, fun) when is_function(fun, 1) do
     with {:ok, request} <- Callback.check_depth(request, pool.max_callback_depth),
          {:ok, session, index} <- route(pool, opts) do
-      request =
-        Map.merge(request, %{
-          "call_type" => "stream",
-          "session_id" => session,
-          "credit" => Keyword.get(opts, :credit, 2),
-          "batch" => Keyword.get(opts, :batch, 1024)
-        })
+      request = Push.request(request, session, opts)
 
       open_stream(
         pool,
@@ -180,8 +174,6 @@ defmodule SnakePort.Client do
 
     case start_stream(route, id, entry, Wire.call(id, request)) do
       :ok ->
-        cancel = fn -> cancel(route, id, tag) end
-
         run = %{
           id: id,
           tag: tag,
@@ -189,18 +181,12 @@ defmodule SnakePort.Client do
           deadline: deadline,
           decode: &Translator.decode(pool, &1, {node(), route.index}),
           credit: fn -> Route.write(route, nil, Wire.credit(id, 1)) end,
-          cancel: cancel,
+          cancel: fn -> cancel(route, id, tag) end,
           final: &done(answer(pool, route, &1)),
           down: &{:error, worker_gone(route, &1)}
         }
 
-        try do
-          Push.consume(run)
-        catch
-          kind, reason ->
-            cancel.()
-            :erlang.raise(kind, reason, __STACKTRACE__)
-        end
+        Push.consume(run)
 
       {:error, _} = error ->
         Process.demonitor(tag, [:flush])

@@ -30,9 +30,21 @@ defmodule SnakePort.Push do
         }
   @type deadline :: integer() | :infinity
 
-  @doc "Feed chunks to the run's fun until the final reply, a timeout or a bad chunk."
-  @spec consume(run(), pos_integer()) :: {:ok, :done} | {:error, Error.t() | :timeout | term()}
-  def consume(%{tag: tag} = run, n \\ 1) do
+  @doc """
+  Feed chunks to the run's fun until the final reply, a timeout or a bad
+  chunk.  A fun that raises (or exits, or throws) cancels the stream first,
+  then the raise goes on to the caller.
+  """
+  @spec consume(run()) :: {:ok, :done} | {:error, Error.t() | :timeout | term()}
+  def consume(run) do
+    consume(run, 1)
+  catch
+    kind, reason ->
+      run.cancel.()
+      :erlang.raise(kind, reason, __STACKTRACE__)
+  end
+
+  defp consume(%{tag: tag} = run, n) do
     receive do
       {^tag, :chunk, bin} ->
         case decode_chunk(bin, run.decode) do
@@ -66,6 +78,20 @@ defmodule SnakePort.Push do
         run.cancel.()
         {:error, :timeout}
     end
+  end
+
+  @doc """
+  The wire request of a push stream in `session`: `credit:` chunks may be in
+  flight (default 2), each of up to `batch:` items (default 1024).
+  """
+  @spec request(map(), String.t(), keyword()) :: map()
+  def request(request, session, opts) do
+    Map.merge(request, %{
+      "call_type" => "stream",
+      "session_id" => session,
+      "credit" => Keyword.get(opts, :credit, 2),
+      "batch" => Keyword.get(opts, :batch, 1024)
+    })
   end
 
   @doc "Drop the chunks of `tag` already in the mailbox (after a cancel)."

@@ -223,13 +223,7 @@ defmodule SnakePort.Remote do
 
     with {:ok, request} <- Callback.check_depth(request, remote.max_callback_depth),
          {:ok, dest} <- destination(remote, session, opts) do
-      request =
-        Map.merge(request, %{
-          "call_type" => "stream",
-          "session_id" => session,
-          "credit" => Keyword.get(opts, :credit, 2),
-          "batch" => Keyword.get(opts, :batch, 1024)
-        })
+      request = Push.request(request, session, opts)
 
       run = %{
         remote: remote,
@@ -254,7 +248,6 @@ defmodule SnakePort.Remote do
     case start_stream(run, dest, message) do
       {:ok, id, index} ->
         node = node_of(dest)
-        cancel = fn -> cancel(dest, id, tag) end
 
         consuming = %{
           id: id,
@@ -263,18 +256,12 @@ defmodule SnakePort.Remote do
           deadline: run.deadline,
           decode: &Translator.decode(run.remote, &1, {node, index}),
           credit: fn -> send(dest, {:snakeport_write, nil, Wire.credit(id, 1)}) end,
-          cancel: cancel,
+          cancel: fn -> cancel(dest, id, tag) end,
           final: &final(run.remote, &1, node, index),
           down: &{:error, gone(run.remote.name, dest, &1)}
         }
 
-        try do
-          Push.consume(consuming)
-        catch
-          kind, reason ->
-            cancel.()
-            :erlang.raise(kind, reason, __STACKTRACE__)
-        end
+        Push.consume(consuming)
 
       {:moved, pid} ->
         Process.demonitor(tag, [:flush])
